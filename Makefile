@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine with Python 3.11 and pip:
+#   make run    set up .venv and serve the app on http://127.0.0.1:8050
+#   make test   set up .venv (with test tools) and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test bench clean help
+
+help:
+	@echo "make run    serve the app on the built-in default map (http://127.0.0.1:8050)"
+	@echo "make test   run the whole test suite"
+	@echo "make bench  run the benchmarks in bench/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-deps
+
+run: $(VENV)/.run-deps
+	$(BIN)/python app.py
+
+test: $(VENV)/.test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/bench_fingerprint.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
