@@ -1,0 +1,1 @@
+"""Datasets: loaders, downloads, the built-in default and their provenance."""

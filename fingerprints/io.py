@@ -1,0 +1,111 @@
+"""File writing and the element-vector table format, kept in one place.
+
+Every file the project writes goes through :func:`atomic_path`: the content is written to a
+temporary file in the same directory and renamed over the target only when complete, so a
+crash or a full disk never leaves a half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .elements import SYMBOLS
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def atomic_write(target: str | os.PathLike, content: str | bytes) -> Path:
+    """Write text or bytes to ``target`` atomically."""
+    with atomic_path(target) as temp:
+        if isinstance(content, bytes):
+            temp.write_bytes(content)
+        else:
+            temp.write_text(content, encoding="utf-8")
+    return Path(target)
+
+
+def write_table(frame: pd.DataFrame, target: str | os.PathLike, *, index: bool = False) -> Path:
+    """Write a DataFrame as CSV or Parquet (chosen by the suffix), atomically.
+
+    CSV floats are written with 17 significant digits so they read back bit-for-bit.
+    """
+    target = Path(target)
+    suffix = target.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise ValueError(f"output file {target}: unsupported suffix {target.suffix!r}, use .csv or .parquet")
+    with atomic_path(target) as temp:
+        if suffix == ".csv":
+            frame.to_csv(temp, index=index, float_format="%.17g")
+        else:
+            frame.to_parquet(temp, index=index)
+    return target
+
+
+class ElementTableError(ValueError):
+    """An element-vector table file is not in the format written by ``app.py elements``."""
+
+
+def write_element_vectors(vectors: pd.DataFrame, target: str | os.PathLike) -> Path:
+    """Write the (98, 98) element-vector table: first column ``element``, then one column per element."""
+    frame = vectors.copy()
+    frame.index.name = "element"
+    return write_table(frame, target, index=True)
+
+
+def read_element_vectors(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a table written by :func:`write_element_vectors` and validate it.
+
+    Returns
+    -------
+    DataFrame of shape (98, 98)
+        Index and columns are the element symbols H..Cf in Z order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ElementTableError(f"element table {path} does not exist")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, index_col=0)
+    except Exception as err:  # any parser failure becomes one clear message
+        raise ElementTableError(f"element table {path} could not be read: {err}") from None
+    if "element" in frame.columns:
+        frame = frame.set_index("element")
+    missing_rows = [s for s in SYMBOLS if s not in frame.index]
+    missing_cols = [s for s in SYMBOLS if s not in frame.columns]
+    if missing_rows or missing_cols:
+        raise ElementTableError(
+            f"element table {path}: expected rows and columns H..Cf; missing rows "
+            f"{missing_rows[:5]}{'...' if len(missing_rows) > 5 else ''}, missing columns "
+            f"{missing_cols[:5]}{'...' if len(missing_cols) > 5 else ''}"
+        )
+    frame = frame.loc[list(SYMBOLS), list(SYMBOLS)]
+    try:
+        values = frame.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ElementTableError(f"element table {path}: contains non-numeric values") from None
+    if not np.all(np.isfinite(values)):
+        raise ElementTableError(f"element table {path}: contains NaN or inf")
+    result = pd.DataFrame(values, index=pd.Index(SYMBOLS, name="element"), columns=list(SYMBOLS))
+    return result
