@@ -29,6 +29,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
