@@ -18,6 +18,10 @@ import pandas as pd
 
 from .elements import SYMBOLS
 
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -30,9 +34,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield temp
         # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
+        os.chmod(temp, 0o666 & ~_UMASK)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
