@@ -1,0 +1,320 @@
+"""ChemMap: explore chemical space as a map. Entry point and command line.
+
+    python app.py                      serve the app on the built-in default map
+    python app.py serve [--host H] [--port P] [--map DIR]
+    python app.py elements --counts PATH --element-counts PATH [--variant V] --out FILE.csv
+    python app.py fingerprint --formulas FILE --out FILE.csv|.parquet [similarity options] [--raw]
+    python app.py data build [mp|oqmd|all] | data load alexandria URL|PATH | data info
+    python app.py mine --dataset NAME|PATH [--max-e-above-hull X] --out DIR
+
+Run ``python app.py COMMAND --help`` for the options of each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("chemmap")
+
+VARIANT_CHOICES = ("corrected", "published-2024")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 2, no traceback."""
+
+
+# -- similarity sources shared by several commands ----------------------------------------
+
+def _add_counts_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("similarity (substitution counts)")
+    group.add_argument(
+        "--similarity",
+        default="mined",
+        metavar="SOURCE",
+        help="mined (default: mined from the built-in mp dataset, offline), icsd (public ICSD counts, "
+        "downloaded once and cached) or icsd:DIR (a folder with substitution.dat and substitution.dat.element_count)",
+    )
+    group.add_argument("--counts", type=Path, metavar="PATH", help="substitution.dat: pair counts in the ICSD format (index = Z); overrides --similarity")
+    group.add_argument("--element-counts", type=Path, metavar="PATH", help="substitution.dat.element_count: compounds per element (index = Z)")
+    group.add_argument("--variant", choices=VARIANT_CHOICES, default="corrected", help="embedding recipe (default: corrected; published-2024 reproduces the authors' 2024 file)")
+
+
+def _load_counts(args: argparse.Namespace):
+    from data.sources import resolve_similarity
+    from data.substitution_counts import read_substitution_counts
+
+    if (args.counts is None) != (args.element_counts is None):
+        raise CommandError("--counts and --element-counts must be given together")
+    if args.counts is not None:
+        counts = read_substitution_counts(args.counts, args.element_counts)
+    else:
+        counts = resolve_similarity(args.similarity)
+    log.info("similarity: %s", counts.source)
+    for note in counts.notes:
+        log.info("%s", note)
+    return counts
+
+
+def _embedding_from_args(args: argparse.Namespace, *, normalize: bool):
+    from fingerprints.estimator import PettiforEmbedding
+    from fingerprints.io import read_element_vectors
+
+    if getattr(args, "elements", None) is not None:
+        if args.counts is not None or args.element_counts is not None:
+            raise CommandError("give either --elements or --counts/--element-counts, not both")
+        return PettiforEmbedding.from_vectors(read_element_vectors(args.elements), normalize=normalize, source=str(args.elements))
+    return PettiforEmbedding(variant=args.variant, normalize=normalize).fit(_load_counts(args))
+
+
+# -- commands ----------------------------------------------------------------------------
+
+def command_elements(args: argparse.Namespace) -> int:
+    from fingerprints.embedding import element_vectors
+    from fingerprints.io import write_element_vectors
+
+    counts = _load_counts(args)
+    vectors = element_vectors(counts, variant=args.variant)
+    write_element_vectors(vectors, args.out)
+    empty = [s for s in vectors.index if not vectors.loc[s].any()]
+    print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} element vectors ({args.variant}) to {args.out}", file=sys.stderr)
+    if empty:
+        print(f"elements without data (zero vectors): {', '.join(empty)}", file=sys.stderr)
+    return 0
+
+
+def read_formula_input(path: Path) -> list:
+    """Formulas from a text file (one a line) or a CSV/Parquet file with a ``formula`` column."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise CommandError(f"formula file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix != ".parquet":
+        with path.open("rb") as handle:
+            if b"\x00" in handle.read(65536):
+                raise CommandError(f"formula file {path} is binary, expected text (one formula a line, or CSV)")
+    if suffix in {".csv", ".parquet"}:
+        try:
+            frame = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+        except Exception as err:
+            raise CommandError(f"formula file {path} could not be read as {suffix[1:].upper()}: {err}") from None
+        if "formula" not in frame.columns:
+            shown = ", ".join(map(str, list(frame.columns)[:10])) or "none"
+            raise CommandError(f"formula file {path} has no 'formula' column (columns: {shown})")
+        return frame["formula"].tolist()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CommandError(f"formula file {path} is not UTF-8 text (byte {err.start})") from None
+    return text.splitlines()
+
+
+def command_fingerprint(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from fingerprints.elements import SYMBOLS
+    from fingerprints.io import write_table
+
+    if args.out.suffix.lower() not in {".csv", ".parquet"}:
+        raise CommandError(f"--out {args.out}: use a .csv or .parquet file name")
+    formulas = read_formula_input(args.formulas)
+    embedding = _embedding_from_args(args, normalize=not args.raw)
+    fingerprints, batch = embedding.transform_formulas(formulas)
+    table = pd.DataFrame(fingerprints, columns=list(SYMBOLS))
+    table.insert(0, "error", batch.errors.astype(str))
+    table.insert(0, "formula", [f if isinstance(f, str) else repr(f) for f in batch.formulas])
+    write_table(table, args.out)
+    n_ok = int(batch.ok.sum())
+    print(f"wrote {len(table)} rows to {args.out}: {n_ok} fingerprinted, {batch.n_failed} failed", file=sys.stderr)
+    for row in batch.failures().head(10).itertuples():
+        print(f"  row {row.row + 1}: {row.error}", file=sys.stderr)
+    if batch.n_failed > 10:
+        print(f"  ... and {batch.n_failed - 10} more (see the 'error' column)", file=sys.stderr)
+    zero = batch.ok & ~fingerprints.any(axis=1)
+    if zero.any():
+        print(
+            f"note: {int(zero.sum())} rows contain only elements without substitution data "
+            f"({', '.join(embedding.elements_without_data_)}): their fingerprint is the zero vector",
+            file=sys.stderr,
+        )
+    if n_ok == 0:
+        print("error: no formula could be fingerprinted", file=sys.stderr)
+        return 1
+    return 0
+
+
+def command_data_build(args: argparse.Namespace) -> int:
+    from data.builtin import BUILTIN_DATASETS, build_builtin
+
+    names = BUILTIN_DATASETS if args.name == "all" else (args.name,)
+    for name in names:
+        path = build_builtin(name, wheel=args.wheel, force=args.force)
+        print(f"{name}: ready at {path}", file=sys.stderr)
+    return 0
+
+
+def command_data_info(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from data.builtin import builtin_info
+
+    info = builtin_info()
+    try:
+        from data.alexandria import alexandria_info
+
+        info = pd.concat([info, alexandria_info()], ignore_index=True)
+    except ImportError:
+        pass
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        print(info.to_string(index=False))
+    return 0
+
+
+def command_data_load(args: argparse.Namespace) -> int:
+    from data.alexandria import load_alexandria
+
+    table = load_alexandria(args.source, sha256=args.sha256)
+    print(f"alexandria: {len(table)} entries loaded from {args.source}; use it with --dataset alexandria", file=sys.stderr)
+    return 0
+
+
+def command_mine(args: argparse.Namespace) -> int:
+    from data.sources import load_dataset, mine_counts
+    from data.substitution_counts import write_substitution_counts
+
+    dataset = load_dataset(args.dataset)
+    counts = mine_counts(dataset, max_e_above_hull=args.max_e_above_hull)
+    counts_path, element_path = write_substitution_counts(counts, args.out)
+    for note in counts.notes:
+        print(f"  {note}", file=sys.stderr)
+    pairs = int(counts.pair_counts.sum() // 2)
+    print(
+        f"wrote mined counts ({pairs} substitutions, {len(counts.elements_without_data)} elements without data) to "
+        f"{counts_path} and {element_path}\nuse them with: python app.py elements --counts {counts_path} "
+        f"--element-counts {element_path} --out elements.csv",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from dashboard.app import create_app
+    from dashboard.settings import ServerSettings
+
+    settings = ServerSettings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    app = create_app(map_dir=args.map)
+    print(f"ChemMap is serving on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
+    app.run(host=host, port=port, debug=settings.debug)
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="ChemMap: the machine-learned periodic table and maps of chemical space. "
+        "Without a command, serves the app on the built-in default map.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the Dash app", description="Serve the Dash app (binds to 127.0.0.1 unless told otherwise).")
+    serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1, or CHEMMAP_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8050, or CHEMMAP_PORT)")
+    serve.add_argument("--map", type=Path, default=None, metavar="DIR", help="map directory written by build-map (default: the built-in map)")
+    serve.set_defaults(handler=command_serve)
+
+    elements = commands.add_parser(
+        "elements",
+        help="write the 98 x 98 element-vector table",
+        description="Build the Pettifor element vectors from substitution counts and write them as CSV "
+        "(rows and columns labelled H..Cf in Z order, full float precision). Without --counts, the similarity "
+        "comes from --similarity (default: mined from the built-in mp dataset).",
+    )
+    _add_counts_options(elements)
+    elements.add_argument("--out", type=Path, required=True, metavar="FILE.csv", help="output table (.csv or .parquet)")
+    elements.set_defaults(handler=command_elements)
+
+    fingerprint = commands.add_parser(
+        "fingerprint",
+        help="fingerprint formulas",
+        description="Write one row per input formula, in input order: formula, error (empty when the row "
+        "succeeded) and the 98 fingerprint components. Exits non-zero only when no formula could be processed.",
+    )
+    fingerprint.add_argument("--formulas", type=Path, required=True, metavar="FILE", help="text file with one formula a line, or CSV/Parquet with a 'formula' column")
+    fingerprint.add_argument("--out", type=Path, required=True, metavar="FILE", help="output .csv or .parquet")
+    fingerprint.add_argument("--elements", type=Path, metavar="TABLE.csv", help="element-vector table written by the elements command")
+    _add_counts_options(fingerprint)
+    fingerprint.add_argument("--raw", action="store_true", help="unnormalised fingerprints (default: on the unit sphere)")
+    fingerprint.set_defaults(handler=command_fingerprint)
+
+    data = commands.add_parser("data", help="build, load and list datasets", description="Build, load and list datasets.")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    build = data_commands.add_parser(
+        "build",
+        help="build a built-in dataset from the crabnet wheel",
+        description="Build a built-in dataset (mp: ~95.6k Materials Project compositions; oqmd: ~342k OQMD compositions) "
+        "from the crabnet 2.0.8 wheel (fetched with pip, sha256-checked) into the cache.",
+    )
+    build.add_argument("name", nargs="?", default="mp", choices=("mp", "oqmd", "all"), help="dataset to build (default: mp)")
+    build.add_argument("--wheel", type=Path, default=None, metavar="PATH", help="use this local crabnet-2.0.8 wheel instead of fetching it")
+    build.add_argument("--force", action="store_true", help="rebuild even when the cached copy is valid")
+    build.set_defaults(handler=command_data_build)
+    load = data_commands.add_parser(
+        "load",
+        help="load an online dataset (alexandria)",
+        description="Download (resumable, cached) and parse an Alexandria PBE file (convex_hull.json.bz2 or "
+        "alexandria_NNN.json.bz2) given by URL or local path.",
+    )
+    load.add_argument("kind", choices=("alexandria",), help="dataset kind")
+    load.add_argument("source", help="URL or local path of the .json.bz2 file")
+    load.add_argument("--sha256", default=None, help="expected sha256 of the file, when known")
+    load.set_defaults(handler=command_data_load)
+    info = data_commands.add_parser("info", help="list datasets, rows, sources and cache paths", description="List datasets, rows, sources and cache paths.")
+    info.set_defaults(handler=command_data_info)
+
+    mine = commands.add_parser(
+        "mine",
+        help="mine substitution counts from a dataset",
+        description="Mine element-substitution counts from a dataset: two compositions with the same stoichiometry "
+        "(and the same prototype, when the dataset has prototype_id) that differ by exactly one element count one "
+        "substitution. Writes them in the ICSD format, usable by `elements --counts`.",
+    )
+    mine.add_argument("--dataset", default="mp", metavar="NAME|PATH", help="mp (default), oqmd, alexandria, or a CSV/Parquet file with a formula column")
+    mine.add_argument("--max-e-above-hull", type=float, default=None, metavar="X", help="keep only compositions with e_above_hull <= X eV/atom")
+    mine.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for substitution.dat and substitution.dat.element_count")
+    mine.set_defaults(handler=command_mine)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s")
+    if args.command is None:
+        args.host = args.port = args.map = None
+        args.handler = command_serve
+    from data.builtin import BuiltinDataError
+    from data.cache import CacheError
+    from data.download import DownloadError
+
+    try:
+        return args.handler(args)
+    except (CommandError, ValueError, KeyError, OSError, DownloadError, BuiltinDataError, CacheError) as err:
+        # Library errors already name the input and the problem: one line, no traceback.
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

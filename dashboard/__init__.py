@@ -1,0 +1,1 @@
+"""The Dash app: wires figures and callbacks to the pure functions in ``fingerprints``."""
