@@ -177,7 +177,11 @@ def command_data_info(args: argparse.Namespace) -> int:
 def command_data_load(args: argparse.Namespace) -> int:
     from data.alexandria import load_alexandria
 
-    table = load_alexandria(args.source, sha256=args.sha256)
+    from data.alexandria import summarize_manifest
+
+    table = load_alexandria(args.source, sha256=args.sha256, progress=True, refresh=args.refresh)
+    for line in summarize_manifest(table.attrs.get("manifest", {})):
+        print(line, file=sys.stderr)
     print(f"alexandria: {len(table)} entries loaded from {args.source}; use it with --dataset alexandria", file=sys.stderr)
     return 0
 
@@ -276,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("kind", choices=("alexandria",), help="dataset kind")
     load.add_argument("source", help="URL or local path of the .json.bz2 file")
     load.add_argument("--sha256", default=None, help="expected sha256 of the file, when known")
+    load.add_argument("--refresh", action="store_true", help="parse again even when the cached table is valid")
     load.set_defaults(handler=command_data_load)
     info = data_commands.add_parser("info", help="list datasets, rows, sources and cache paths", description="List datasets, rows, sources and cache paths.")
     info.set_defaults(handler=command_data_info)
@@ -304,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     from data.builtin import BuiltinDataError
     from data.cache import CacheError
     from data.download import DownloadError
+    from data.materials_project import MaterialsProjectError
 
+    user_errors = (CommandError, ValueError, KeyError, OSError, DownloadError, BuiltinDataError, CacheError, MaterialsProjectError)
     try:
         return args.handler(args)
-    except (CommandError, ValueError, KeyError, OSError, DownloadError, BuiltinDataError, CacheError) as err:
+    except user_errors as err:
         # Library errors already name the input and the problem: one line, no traceback.
         print(f"error: {err}", file=sys.stderr)
         return 2

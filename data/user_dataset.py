@@ -1,0 +1,757 @@
+"""A user's own table of compositions and properties, from a CSV or Parquet file or an upload.
+
+:func:`load_user_dataset` takes a path, or the bytes of an upload with its file name, and
+returns a :class:`UserDataset`: the valid rows (a ``formula`` column plus property columns),
+the skipped rows with reasons, the problems found in single cells, and warnings. It raises
+:class:`UserDatasetError` (naming the file and the problem) only when nothing usable remains.
+
+Rules
+-----
+Size
+    Checked before anything is read (``max_bytes``, default 200 MB); for a zip or gzip file
+    the uncompressed size is checked as well.
+Format
+    Decided from the content, not the name: Parquet (``PAR1``), zip holding exactly one
+    ``.csv``/``.parquet`` member, gzip, or text CSV. A name that disagrees with the content
+    gives a warning (or an error when the content is none of these: binary data named
+    ``.csv``, a ``.parquet`` or ``.zip`` that is not one, an Excel workbook).
+Text
+    Decoded as UTF-8 (with or without BOM), UTF-16 when it has a UTF-16 BOM, else Latin-1
+    with a warning. The delimiter is the one of ``, ; TAB |`` seen most often in the header
+    line (a warning when it is not a comma). With ``;``, TAB or ``|`` a decimal comma
+    (``1,5``) is read as a decimal point, with a warning.
+Header
+    The first line. Empty names become ``column_<n>``; repeated names get ``_2``, ``_3``...
+    (a warning names them).
+Formula column
+    ``formula_column`` (default ``formula``); when absent, a case-insensitive match of it or
+    of the synonyms ``formula``, ``composition``, ``formula_pretty`` is used, with a warning.
+    Rows whose formula is empty or does not parse (``fingerprints.formula``) are skipped with
+    the parser's reason.
+Duplicates
+    Two rows are duplicates when their formulas have the same composition (the same atomic
+    fractions: ``Fe2O3``, ``Fe4O6`` and `` O3Fe2 `` are one composition). With
+    ``duplicates="first"`` (default) the first row is kept and the others are skipped with
+    ``duplicate composition: same as row N``; ``duplicates="keep"`` keeps them all (e.g.
+    polymorphs with an ``id_column``) and warns.
+Property columns
+    Empty cells and ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` (any case) are missing
+    values. A column whose non-missing values are at least 90 % numbers is numeric
+    (float64): its other values become NaN and each is reported in ``cell_issues``
+    (``not a number``), as is every infinite value (``not finite``); the row is kept. Other
+    columns are categorical: ``category`` dtype with at most 1000 distinct values, else
+    ``str``. Columns with no value at all are dropped with a warning. Missing values per
+    column are summarised in a warning. Parquet columns keep numeric and boolean types
+    (booleans become categories); list or struct columns are dropped with a warning.
+Row numbers
+    ``row`` in ``skipped`` and ``cell_issues`` is the line in a CSV file (the header is
+    line 1; a quoted field spanning lines counts as one line) or the 1-based row of a
+    Parquet file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from fingerprints.formula import parse_formulas
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FORMULA_SYNONYMS",
+    "NUMERIC_THRESHOLD",
+    "UserDataset",
+    "UserDatasetError",
+    "load_user_dataset",
+]
+
+#: Largest accepted file (and uncompressed content), in bytes.
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: Column names accepted (case-insensitively) as the formula column when ``formula`` is absent.
+FORMULA_SYNONYMS = ("formula", "composition", "formula_pretty")
+#: A column is numeric when at least this fraction of its non-missing values are numbers.
+NUMERIC_THRESHOLD = 0.9
+#: Text columns with at most this many distinct values become ``category``.
+MAX_CATEGORIES = 1000
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_BAD_LINE_RE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+_SNIFF_BYTES = 1 << 16
+_LISTED = 5  # rows named in a warning before "..."
+
+
+class UserDatasetError(ValueError):
+    """A user dataset cannot be used: the message names the file and the problem."""
+
+
+@dataclass
+class UserDataset:
+    """A validated user dataset.
+
+    Attributes
+    ----------
+    table : DataFrame of shape (n_rows, 1 + n_properties)
+        ``formula`` (str, as given, stripped) first (after the id column when there is
+        one), then the property columns in file order: float64 for numeric columns,
+        ``category`` or ``str`` for the others.
+    skipped : DataFrame of shape (n_skipped, 3)
+        ``row`` (see the module docstring), ``formula`` (as found), ``reason``.
+    cell_issues : DataFrame of shape (n_issues, 4)
+        ``row``, ``column``, ``value`` (as found), ``reason``: values set to NaN in kept rows.
+    warnings : list of str
+        Everything that was read differently from the plain case.
+    source : str
+        What was read, e.g. ``"/data/x.csv"`` or ``"upload 'x.csv'"``.
+    id_column : str or None
+        The id column kept as text, when one was named.
+    """
+
+    table: pd.DataFrame
+    skipped: pd.DataFrame
+    cell_issues: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    source: str = ""
+    id_column: str | None = None
+
+    @property
+    def property_columns(self) -> list[str]:
+        """The columns other than the formula and the id."""
+        return [c for c in self.table.columns if c not in ("formula", self.id_column)]
+
+    def summary(self) -> list[str]:
+        """Human-readable lines (for the command line and the dashboard)."""
+        numeric = [c for c in self.property_columns if pd.api.types.is_float_dtype(self.table[c])]
+        other = [c for c in self.property_columns if c not in numeric]
+        lines = [
+            (
+                f"{self.source}: {len(self.table)} rows kept, {len(self.skipped)} skipped; "
+                f"numeric columns: {', '.join(numeric) or 'none'}; categorical columns: {', '.join(other) or 'none'}"
+            )
+        ]
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        for row in self.skipped.head(10).itertuples(index=False):
+            lines.append(f"  skipped row {row.row}: {row.reason}")
+        if len(self.skipped) > 10:
+            lines.append(f"  ... and {len(self.skipped) - 10} more skipped rows")
+        return lines
+
+
+# --------------------------------------------------------------------------- raw bytes
+
+
+def _read_source(
+    source: str | os.PathLike[str] | bytes, filename: str | None, max_bytes: int
+) -> tuple[bytes, str, str]:
+    """Return ``(data, name, description)``; the size limit is checked before reading."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = filename or "upload"
+        description = f"upload {name!r}"
+        size = len(source)
+        if size > max_bytes:
+            raise UserDatasetError(f"{description} is {_mb(size)}, larger than the limit of {_mb(max_bytes)}")
+        return bytes(source), name, description
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be a path or bytes, got {type(source).__name__}")
+    path = Path(source).expanduser()
+    description = str(path)
+    if not path.exists():
+        raise UserDatasetError(f"{description} does not exist")
+    if not path.is_file():
+        raise UserDatasetError(f"{description} is not a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise UserDatasetError(f"{description} is {_mb(size)}, larger than the limit of {_mb(max_bytes)}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserDatasetError(f"{description} cannot be read: {exc.strerror or exc}") from None
+    return data, filename or path.name, description
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
+
+
+def _suffix(name: str) -> str:
+    lowered = name.lower()
+    for suffix in (".csv.gz", ".tsv.gz", ".csv", ".tsv", ".txt", ".parquet", ".pq", ".zip", ".gz", ".xlsx", ".xls"):
+        if lowered.endswith(suffix):
+            return suffix
+    return Path(lowered).suffix
+
+
+def _unpack(data: bytes, name: str, description: str, max_bytes: int, notes: list[str]) -> tuple[bytes, str, str]:
+    """Decide the format from the content; unpack zip and gzip. Returns ``(data, kind, name)``."""
+    suffix = _suffix(name)
+    if data[:4] == b"PAR1":
+        if suffix not in (".parquet", ".pq"):
+            notes.append(
+                f"{description} is named {suffix or 'without a suffix'} but is a Parquet file: read as Parquet"
+            )
+        return data, "parquet", name
+    if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
+        return _unzip(data, name, description, max_bytes, notes)
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+                inner = handle.read(max_bytes + 1)
+        except (OSError, EOFError) as exc:
+            raise UserDatasetError(f"{description} is a damaged gzip file ({exc})") from None
+        if len(inner) > max_bytes:
+            raise UserDatasetError(f"{description} unpacks to more than the limit of {_mb(max_bytes)}")
+        inner_name = name[:-3] if name.lower().endswith(".gz") else name + ".csv"
+        if inner[:4] == b"PAR1":
+            return inner, "parquet", inner_name
+        return inner, "csv", inner_name
+    if suffix in (".parquet", ".pq"):
+        raise UserDatasetError(
+            f"{description} is named {suffix} but is not a Parquet file (it starts with {data[:8]!r}, "
+            "a Parquet file starts with b'PAR1')"
+        )
+    if suffix == ".zip":
+        raise UserDatasetError(f"{description} is named .zip but is not a zip archive (it starts with {data[:8]!r})")
+    if suffix in (".xlsx", ".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise UserDatasetError(f"{description} is an Excel workbook: save it as CSV (or Parquet) and load that file")
+    return data, "csv", name
+
+
+def _unzip(data: bytes, name: str, description: str, max_bytes: int, notes: list[str]) -> tuple[bytes, str, str]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [
+            m for m in archive.infolist()
+            if not m.is_dir() and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith(".")
+        ]  # fmt: skip
+    except zipfile.BadZipFile as exc:
+        raise UserDatasetError(f"{description} is a damaged zip archive ({exc})") from None
+    if any(m.filename == "[Content_Types].xml" for m in members):
+        raise UserDatasetError(f"{description} is an Excel workbook: save it as CSV (or Parquet) and load that file")
+    tables = [m for m in members if _suffix(m.filename) in (".csv", ".tsv", ".txt", ".parquet", ".pq")]
+    if len(tables) != 1:
+        listed = ", ".join(m.filename for m in members[:10]) or "nothing"
+        raise UserDatasetError(
+            f"{description} is a zip archive; it must hold exactly one .csv or .parquet file, it holds: {listed}"
+        )
+    member = tables[0]
+    if member.file_size > max_bytes:
+        raise UserDatasetError(
+            f"{description}: {member.filename} unpacks to {_mb(member.file_size)}, larger than the limit of {_mb(max_bytes)}"
+        )
+    try:
+        with archive.open(member) as handle:
+            inner = handle.read(max_bytes + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:  # RuntimeError: encrypted
+        raise UserDatasetError(f"{description}: {member.filename} cannot be unpacked ({exc})") from None
+    if len(inner) > max_bytes:
+        raise UserDatasetError(f"{description}: {member.filename} unpacks to more than the limit of {_mb(max_bytes)}")
+    notes.append(f"{description} is a zip archive: read {member.filename} from it")
+    kind = "parquet" if inner[:4] == b"PAR1" else "csv"
+    return inner, kind, member.filename
+
+
+# --------------------------------------------------------------------------- reading tables
+
+
+def _decode(data: bytes, description: str, notes: list[str]) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UserDatasetError(
+                f"{description} starts with a UTF-16 mark but is not UTF-16 text ({exc.reason})"
+            ) from None
+        notes.append(f"{description} is UTF-16 text: decoded as UTF-16")
+        return text
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample:
+        raise UserDatasetError(
+            f"{description} is not a text CSV file: it holds binary data (NUL bytes in the first "
+            f"{len(sample)} bytes); expected a CSV or Parquet file"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    text = data.decode("latin-1")
+    controls = sum(1 for c in text[:_SNIFF_BYTES] if ord(c) < 32 and c not in "\t\r\n" or 127 <= ord(c) < 160)
+    if controls > 0.05 * min(len(text), _SNIFF_BYTES):
+        raise UserDatasetError(
+            f"{description} is not a text CSV file: it looks like binary data ({controls} control "
+            "characters); expected a CSV or Parquet file"
+        )
+    notes.append(
+        f"{description} is not valid UTF-8 (byte {data[position]:#04x} at position {position}): "
+        "read as Latin-1; check that accented characters look right"
+    )
+    return text
+
+
+def _delimiter(text: str) -> str:
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: header.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _read_csv(data: bytes, description: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, str, list]:
+    """Cells as str (header row included), the file line of every row, the delimiter and
+    the malformed lines pandas skipped as ``(line, expected fields, fields)``."""
+    text = _decode(data, description, notes)
+    if not text.strip():
+        raise UserDatasetError(f"{description} is empty")
+    delimiter = _delimiter(text)
+    if delimiter != ",":
+        notes.append(f"{description}: read with the {_DELIMITER_NAMES[delimiter]} ({delimiter!r}) as delimiter")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+                na_filter=False, skip_blank_lines=False, on_bad_lines="warn", engine="c",
+            )  # fmt: skip
+        except pd.errors.EmptyDataError:
+            raise UserDatasetError(f"{description} is empty") from None
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise UserDatasetError(f"{description} is not a readable CSV file ({str(exc).strip()})") from None
+    bad_lines = []
+    for warning in caught:
+        for match in _BAD_LINE_RE.finditer(str(warning.message)):
+            bad_lines.append((int(match.group(1)), int(match.group(2)), int(match.group(3))))
+    lines = np.arange(len(frame), dtype=np.int64) + 1
+    for line, _, _ in sorted(bad_lines):
+        lines[lines >= line] += 1
+    return frame, lines, delimiter, sorted(bad_lines)
+
+
+def _read_parquet(data: bytes, description: str, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Numeric columns as float64 arrays, every other column as str cells ("" when missing)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise UserDatasetError(f"{description} is not a readable Parquet file ({exc})") from None
+    names: list[str] = []
+    columns: dict[int, object] = {}
+    for name, column in zip(table.column_names, table.columns):
+        if re.fullmatch(r"__index_level_\d+__", str(name)):
+            continue  # an unnamed pandas index, not data
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = kind.value_type
+        if pa.types.is_nested(kind):
+            notes.append(f"{description}: column {name!r} holds {kind} values: ignored")
+            continue
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            values: object = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        else:  # strings, booleans, dates...: as text, like a CSV cell
+            values = pd.Series(["" if v is None else str(v) for v in column.to_pylist()], dtype=object)
+        columns[len(names)] = values
+        names.append(str(name))
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), names
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _unique_names(names: list[str], description: str, notes: list[str]) -> list[str]:
+    """Strip header cells; name empty ones ``column_<n>``; rename repeats ``<name>_2``, ``_3``...
+
+    A new name never takes a name that appears anywhere in the header.
+    """
+    stripped = [str(raw).strip() for raw in names]
+    taken = {name for name in stripped if name}
+    out: list[str] = []
+    used: set[str] = set()
+    renamed, empty = [], []
+    for position, name in enumerate(stripped, start=1):
+        if not name:
+            name = f"column_{position}"
+            k = 2
+            while name in taken or name in used:
+                name = f"column_{position}_{k}"
+                k += 1
+            empty.append(name)
+        elif name in used:
+            k = 2
+            while f"{name}_{k}" in taken or f"{name}_{k}" in used:
+                k += 1
+            renamed.append(f"{name!r} (column {position}) -> '{name}_{k}'")
+            name = f"{name}_{k}"
+        used.add(name)
+        out.append(name)
+    if empty:
+        notes.append(f"{description}: columns without a name were named {', '.join(map(repr, empty))}")
+    if renamed:
+        notes.append(f"{description}: repeated column names were renamed: {', '.join(renamed)}")
+    return out
+
+
+def _find_formula_column(names: list[str], formula_column: str, description: str, notes: list[str]) -> str:
+    if formula_column in names:
+        return formula_column
+    lowered = {name.lower(): name for name in reversed(names)}
+    wanted = [formula_column.lower()]
+    if formula_column.lower() in FORMULA_SYNONYMS:
+        wanted += [s for s in FORMULA_SYNONYMS if s not in wanted]
+    for candidate in wanted:
+        if candidate in lowered:
+            found = lowered[candidate]
+            notes.append(
+                f"{description}: no column named {formula_column!r}: using column {found!r} as the formula column"
+            )
+            return found
+    shown = ", ".join(repr(n) for n in names[:20]) + (" ..." if len(names) > 20 else "")
+    synonyms = (
+        f" (also accepted, in any case: {', '.join(FORMULA_SYNONYMS)})"
+        if formula_column.lower() in FORMULA_SYNONYMS
+        else ""
+    )
+    raise UserDatasetError(
+        f"{description} has no formula column {formula_column!r}{synonyms}; columns found: {shown}. "
+        "Rename the column or choose it with formula_column (--formula-column)"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _rows_text(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_LISTED])
+    return shown + (f" and {len(rows) - _LISTED} more" if len(rows) > _LISTED else "")
+
+
+def _convert_text_column(
+    name: str, values: pd.Series, rows: np.ndarray, *, decimal_comma: bool, description: str,
+    notes: list[str], issues: list[pd.DataFrame],
+) -> pd.Series | None:  # fmt: skip
+    """A column of str cells -> float64 (numeric rule) or category/str; None when empty."""
+    stripped = values.astype(str).str.strip()
+    missing = stripped.str.lower().isin(MISSING_TOKENS).to_numpy()
+    present = ~missing
+    n_present = int(present.sum())
+    if n_present == 0:
+        notes.append(f"{description}: column {name!r} has no values: dropped")
+        return None
+    numbers = pd.to_numeric(stripped.where(present, None), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    numeric_ok = present & ~np.isnan(numbers)
+    used_comma = False
+    if decimal_comma and numeric_ok.sum() < NUMERIC_THRESHOLD * n_present:
+        alt = stripped.where(present, None).str.replace(",", ".", regex=False)
+        alt_numbers = pd.to_numeric(alt, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        alt_ok = present & ~np.isnan(alt_numbers)
+        if alt_ok.sum() >= NUMERIC_THRESHOLD * n_present and alt_ok.sum() > numeric_ok.sum():
+            numbers, numeric_ok, used_comma = alt_numbers, alt_ok, True
+    if numeric_ok.sum() >= NUMERIC_THRESHOLD * n_present:
+        if used_comma:
+            notes.append(f"{description}: column {name!r} uses decimal commas: read as numbers")
+        bad = present & ~numeric_ok
+        infinite = numeric_ok & ~np.isfinite(numbers)
+        cells = values.to_numpy(dtype=object)
+        issues.append(_issues_frame(rows[bad], name, cells[bad], "not a number: set to NaN"))
+        issues.append(_issues_frame(rows[infinite], name, cells[infinite], "not finite: set to NaN"))
+        result = numbers.copy()
+        result[bad | infinite] = np.nan
+        if bad.any():
+            notes.append(
+                f"{description}: column {name!r} is numeric ({int(numeric_ok.sum())} of {n_present} values are numbers); "
+                f"{_count(int(bad.sum()), 'other value')} set to NaN (rows {_rows_text(rows[bad])})"
+            )
+        if infinite.any():
+            notes.append(
+                f"{description}: column {name!r}: {_count(int(infinite.sum()), 'infinite value')} set to NaN (rows {_rows_text(rows[infinite])})"
+            )
+        if missing.any():
+            notes.append(
+                f"{description}: column {name!r}: {_count(int(missing.sum()), 'missing value')} (empty or NaN)"
+            )
+        return pd.Series(result, index=values.index, dtype=np.float64)
+    text = stripped.where(present, None)
+    n_unique = text.nunique(dropna=True)
+    if missing.any():
+        notes.append(f"{description}: column {name!r}: {_count(int(missing.sum()), 'missing value')}")
+    if n_unique <= MAX_CATEGORIES:
+        return text.astype("category")
+    return text.astype("str")
+
+
+def _convert_numeric_column(
+    name: str, values: np.ndarray, rows: np.ndarray, *, description: str,
+    notes: list[str], issues: list[pd.DataFrame],
+) -> pd.Series | None:  # fmt: skip
+    missing = np.isnan(values)
+    if missing.all():
+        notes.append(f"{description}: column {name!r} has no values: dropped")
+        return None
+    infinite = np.isinf(values)
+    issues.append(_issues_frame(rows[infinite], name, values[infinite].astype(object), "not finite: set to NaN"))
+    result = np.where(infinite, np.nan, values)
+    if infinite.any():
+        notes.append(
+            f"{description}: column {name!r}: {_count(int(infinite.sum()), 'infinite value')} set to NaN (rows {_rows_text(rows[infinite])})"
+        )
+    if missing.any():
+        notes.append(f"{description}: column {name!r}: {_count(int(missing.sum()), 'missing value')} (NaN)")
+    return pd.Series(result, dtype=np.float64)
+
+
+def _rows_frame(rows, formulas, reasons) -> pd.DataFrame:
+    """Skipped rows: ``row`` (int64), ``formula`` (as found), ``reason``."""
+    return pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype=np.int64),
+            "formula": pd.Series(np.asarray(formulas, dtype=object), dtype=object),
+            "reason": pd.Series(np.asarray(reasons, dtype=object), dtype="str"),
+        }
+    )
+
+
+def _issues_frame(rows, column, values, reason) -> pd.DataFrame:
+    """Cell problems in kept rows: ``row``, ``column``, ``value`` (as found), ``reason``."""
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype=np.int64),
+            "column": pd.Series([column] * n if isinstance(column, str) else list(column), dtype="str"),
+            "value": pd.Series(np.asarray(values, dtype=object), dtype=object),
+            "reason": pd.Series([reason] * n if isinstance(reason, str) else list(reason), dtype="str"),
+        }
+    )
+
+
+def _id_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a numeric Parquet id column: 17.0 -> "17"
+    text = str(value).strip()
+    return text or None
+
+
+def _composition_keys(fractions) -> np.ndarray:
+    """One complex number per row, equal for equal compositions.
+
+    Real and imaginary parts are two fixed random projections of the atomic fractions
+    rounded to 1e-9 (so Fe2O3 and Fe4O6 agree); two different compositions share both only
+    by an astronomically unlikely coincidence. Hashing complex numbers is fast.
+    """
+    rounded = fractions.copy()
+    rounded.data = np.round(rounded.data, 9)
+    weights = np.random.default_rng(20240617).random((fractions.shape[1], 2)) + 0.5
+    projections = np.asarray(rounded @ weights)
+    return projections[:, 0] + 1j * projections[:, 1]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def load_user_dataset(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    filename: str | None = None,
+    formula_column: str = "formula",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    id_column: str | None = None,
+    duplicates: Literal["first", "keep"] = "first",
+) -> UserDataset:
+    """Read and validate a CSV or Parquet file of formulas and properties.
+
+    Parameters
+    ----------
+    source : path or bytes
+        A file path, or the content of an upload (then give ``filename``).
+    filename : str, optional
+        The upload's file name (used in messages and to compare with the content).
+    formula_column : str, keyword-only
+        The column holding the formulas (synonyms: module docstring).
+    max_bytes : int, keyword-only
+        Size limit, checked before reading (and on the unpacked content of zip/gzip).
+    id_column : str, optional
+        A column kept as text (not converted to numbers), e.g. a material id.
+    duplicates : {"first", "keep"}, keyword-only
+        What to do with rows whose formula has the same composition as an earlier row.
+
+    Returns
+    -------
+    UserDataset
+        ``table`` of shape (n_kept, 1 + n_properties), ``skipped``, ``cell_issues``,
+        ``warnings``.
+
+    Raises
+    ------
+    UserDatasetError
+        The file is missing, too large, empty, header-only, not CSV/Parquet, has no formula
+        column, or none of its rows has a valid formula.
+    """
+    if duplicates not in ("first", "keep"):
+        raise ValueError(f"duplicates must be 'first' or 'keep', got {duplicates!r}")
+    if max_bytes <= 0:
+        raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+    notes: list[str] = []
+    data, name, description = _read_source(source, filename, max_bytes)
+    if not data:
+        raise UserDatasetError(f"{description} is empty")
+    data, kind, name = _unpack(data, name, description, max_bytes, notes)
+
+    if kind == "parquet":
+        frame, raw_names = _read_parquet(data, description, notes)
+        rows = np.arange(len(frame), dtype=np.int64) + 1
+        decimal_comma = False
+        bad_lines: list = []
+    else:
+        frame, rows, delimiter, bad_lines = _read_csv(data, description, notes)
+        raw_names = [str(v) for v in frame.iloc[0].tolist()]
+        frame = frame.iloc[1:].reset_index(drop=True)
+        rows = rows[1:]
+        decimal_comma = delimiter != ","
+        # lines that held nothing at all are not data
+        blank = (frame == "").all(axis=1).to_numpy() if frame.shape[1] else np.ones(len(frame), bool)
+        if blank.any():
+            frame = frame.loc[~blank].reset_index(drop=True)
+            rows = rows[~blank]
+    if not raw_names:
+        raise UserDatasetError(f"{description} has no columns")
+    names = _unique_names(raw_names, description, notes)
+    frame.columns = names
+    if len(frame) == 0 and not bad_lines:
+        shown = ", ".join(repr(n) for n in names[:20])
+        raise UserDatasetError(f"{description} has a header (columns: {shown}) but no data rows")
+
+    formula_name = _find_formula_column(names, formula_column, description, notes)
+    if id_column is not None and id_column not in names:
+        raise UserDatasetError(
+            f"{description} has no id column {id_column!r}; columns found: {', '.join(map(repr, names[:20]))}"
+        )
+
+    skipped_parts = [
+        _rows_frame(
+            [line for line, _, _ in bad_lines], [None] * len(bad_lines),
+            [f"malformed line: {saw} fields, the header has {expected}" for _, expected, saw in bad_lines],
+        )
+    ]  # fmt: skip
+    raw_formulas = frame[formula_name]
+    if pd.api.types.is_numeric_dtype(raw_formulas):  # a numeric Parquet column: every row fails
+        formulas = raw_formulas.astype(object).where(raw_formulas.notna(), None)
+    else:
+        stripped = raw_formulas.astype(str).str.strip()
+        formulas = stripped.astype(object).where(stripped != "", None)
+    formula_values = formulas.to_numpy(dtype=object)
+    batch = parse_formulas(formula_values)
+    ok = batch.ok.copy()
+    failed = np.flatnonzero(~ok)
+    if len(failed):
+        missing = pd.isna(formulas.iloc[failed]).to_numpy()
+        reasons = np.where(missing, "missing formula", "invalid formula: " + batch.errors[failed].astype(str))
+        skipped_parts.append(_rows_frame(rows[failed], raw_formulas.iloc[failed].to_numpy(dtype=object), reasons))
+    if not ok.any():
+        skipped = pd.concat(skipped_parts, ignore_index=True).sort_values("row", kind="stable")
+        kinds = skipped["reason"].str.split(":", n=1).str[0].value_counts()
+        examples = "; ".join(f"row {r.row}: {r.reason}" for r in skipped.head(3).itertuples(index=False))
+        raise UserDatasetError(
+            f"{description}: no row has a valid formula in column {formula_name!r} "
+            f"({', '.join(f'{int(n)} {k}' for k, n in kinds.items())}; e.g. {examples})"
+        )
+
+    keys = _composition_keys(batch.fractions)
+    valid_positions = np.flatnonzero(ok)
+    codes, _ = pd.factorize(keys[valid_positions])
+    _, first_index = np.unique(codes, return_index=True)
+    first_position = valid_positions[first_index[codes]]  # for every valid row, the first row of its composition
+    repeated = first_position != valid_positions
+    if repeated.any():
+        duplicate_positions = valid_positions[repeated]
+        firsts = first_position[repeated]
+        if duplicates == "first":
+            reasons = (
+                "duplicate composition: same as row " + rows[firsts].astype(str).astype(object)
+                + " (" + formula_values[firsts].astype(str).astype(object) + ")"
+            )  # fmt: skip
+            skipped_parts.append(
+                _rows_frame(
+                    rows[duplicate_positions], raw_formulas.iloc[duplicate_positions].to_numpy(dtype=object), reasons
+                )
+            )
+            ok[duplicate_positions] = False
+        else:
+            notes.append(
+                f"{description}: {_count(len(duplicate_positions), 'row')} repeat{'s' if len(duplicate_positions) == 1 else ''} the composition of an earlier row "
+                f"(rows {_rows_text(rows[duplicate_positions])}): kept, as asked"
+            )
+
+    issues: list[pd.DataFrame] = []
+    kept_rows = rows[ok]
+    out: dict[str, pd.Series] = {}
+    if id_column is not None:
+        ids = frame[id_column].loc[ok].astype(object).map(_id_text)
+        out[id_column] = pd.Series(ids.to_numpy(dtype=object), dtype="str")
+        n_repeated = int(out[id_column].dropna().duplicated().sum())
+        if n_repeated:
+            notes.append(f"{description}: id column {id_column!r} has {_count(n_repeated, 'repeated value')}")
+    out["formula"] = pd.Series(formula_values[ok], dtype="str")
+    for name in names:
+        if name in (formula_name, id_column):
+            continue
+        target = name
+        if name == "formula":  # another column holds the formulas; keep this one under a new name
+            target = next(f"formula_{k}" for k in range(2, len(names) + 3) if f"formula_{k}" not in names)
+            notes.append(
+                f"{description}: column 'formula' is not the formula column ({formula_name!r} is): renamed {target!r}"
+            )
+        values = frame[name].loc[ok].reset_index(drop=True)
+        if values.dtype == np.float64:
+            column = _convert_numeric_column(
+                name, values.to_numpy(), kept_rows, description=description, notes=notes, issues=issues
+            )
+        else:
+            column = _convert_text_column(
+                name,
+                values,
+                kept_rows,
+                decimal_comma=decimal_comma,
+                description=description,
+                notes=notes,
+                issues=issues,
+            )
+        if column is not None:
+            out[target] = column.reset_index(drop=True)
+    table = pd.DataFrame(out)
+    if not [c for c in table.columns if c not in ("formula", id_column)]:
+        notes.append(
+            f"{description}: no property column besides the formula: the map can only be coloured by composition"
+        )
+
+    skipped_frame = pd.concat(skipped_parts, ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+    if len(skipped_frame):
+        kinds = skipped_frame["reason"].str.split(":", n=1).str[0].value_counts()
+        notes.append(
+            f"{description}: skipped {_count(len(skipped_frame), 'row')} ("
+            + ", ".join(f"{int(n)} {k}" for k, n in kinds.items())
+            + f"; rows {_rows_text(skipped_frame['row'].to_numpy())})"
+        )
+    issues_frame = (
+        pd.concat([_issues_frame([], [], [], []), *issues], ignore_index=True)
+        .sort_values(["row", "column"], kind="stable")
+        .reset_index(drop=True)
+    )
+    return UserDataset(
+        table=table,
+        skipped=skipped_frame,
+        cell_issues=issues_frame,
+        warnings=notes,
+        source=description,
+        id_column=id_column,
+    )
