@@ -6,6 +6,7 @@
     python app.py fingerprint --formulas FILE --out FILE.csv|.parquet [similarity options] [--raw]
     python app.py data build [mp|oqmd|all] | data load alexandria URL|PATH | data info
     python app.py mine --dataset NAME|PATH [--max-e-above-hull X] --out DIR
+    python app.py build-map --dataset NAME|PATH --similarity mined|icsd|icsd:DIR --method umap|pca|tsne --out DIR
 
 Run ``python app.py COMMAND --help`` for the options of each command.
 """
@@ -34,8 +35,9 @@ def _add_counts_options(parser: argparse.ArgumentParser) -> None:
         "--similarity",
         default="mined",
         metavar="SOURCE",
-        help="mined (default: mined from the built-in mp dataset, offline), icsd (public ICSD counts, "
-        "downloaded once and cached) or icsd:DIR (a folder with substitution.dat and substitution.dat.element_count)",
+        help="mined (default: mined from the built-in mp dataset, offline), mined:NAME|PATH (mined from another "
+        "dataset), icsd (public ICSD counts, downloaded once and cached) or icsd:DIR (a folder with substitution.dat "
+        "and substitution.dat.element_count)",
     )
     group.add_argument("--counts", type=Path, metavar="PATH", help="substitution.dat: pair counts in the ICSD format (index = Z); overrides --similarity")
     group.add_argument("--element-counts", type=Path, metavar="PATH", help="substitution.dat.element_count: compounds per element (index = Z)")
@@ -205,6 +207,57 @@ def command_mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _projection_params(pairs: list[str]) -> dict:
+    """``--param name=value`` options, values read as JSON when they parse (numbers, true, null)."""
+    import json
+
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--param {pair!r}: expected NAME=VALUE, e.g. --param n_neighbors=30")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+def command_build_map(args: argparse.Namespace) -> int:
+    from data.map_build import MapSpec, build_map
+
+    spec = MapSpec(
+        dataset=args.dataset,
+        similarity=args.similarity,
+        variant=args.variant,
+        method=args.method,
+        params=_projection_params(args.param),
+        element_method=args.element_method,
+        fit_sample=args.fit_sample,
+        normalize=not args.raw,
+    )
+    out = build_map(spec, args.out, progress=not args.quiet)
+    _print_map_summary(out)
+    return 0
+
+
+def _print_map_summary(directory: Path) -> None:
+    from data.map_artifact import read_metadata
+
+    meta = read_metadata(directory)
+    quality = meta["quality"]
+    print(
+        f"map {directory}: {meta['rows']} compounds ({meta['skipped_rows']} skipped, see skipped.csv), "
+        f"built in {meta['build_seconds']} s\n"
+        f"  compounds: trustworthiness {quality['compounds']['trustworthiness']:.3f}, "
+        f"{quality['compounds']['k']}-NN preservation {quality['compounds']['knn_preservation']:.3f}\n"
+        f"  elements: trustworthiness {quality['elements']['trustworthiness']:.3f}, nearest 2D neighbour in the same "
+        f"group {quality['elements']['group']:.2f}, same block {quality['elements']['block']:.2f}; without data: "
+        f"{', '.join(meta['elements_without_data']) or 'none'}",
+        file=sys.stderr,
+    )
+
+
 def command_serve(args: argparse.Namespace) -> int:
     from dashboard.app import create_app
     from dashboard.settings import ServerSettings
@@ -296,6 +349,24 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--max-e-above-hull", type=float, default=None, metavar="X", help="keep only compositions with e_above_hull <= X eV/atom")
     mine.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for substitution.dat and substitution.dat.element_count")
     mine.set_defaults(handler=command_mine)
+
+    build_map = commands.add_parser(
+        "build-map",
+        help="fingerprint a dataset and project it to 2D",
+        description="Build a map directory: Parquet of id, formula, x, y and every property; the element map and its "
+        "grid layout; metadata (provenance, parameters, versions, quality figures). Written atomically.",
+    )
+    build_map.add_argument("--dataset", default="mp", metavar="NAME|PATH", help="mp (default), oqmd, alexandria, or a CSV/Parquet file with a formula column")
+    build_map.add_argument("--similarity", default="mined", metavar="SOURCE", help="mined (default: mined from the built-in mp), mined:self (from this dataset), mined:NAME|PATH, icsd, or icsd:DIR")
+    build_map.add_argument("--variant", choices=VARIANT_CHOICES, default="corrected", help="embedding recipe (default: corrected)")
+    build_map.add_argument("--method", choices=("umap", "pca", "tsne"), default="umap", help="projection (default: umap with the paper's settings)")
+    build_map.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="projection parameter, repeatable (e.g. --param n_neighbors=30 --param min_dist=0.2)")
+    build_map.add_argument("--element-method", choices=("umap", "mds", "pca", "tsne"), default="umap", help="projection of the element map (default: umap)")
+    build_map.add_argument("--fit-sample", type=int, default=None, metavar="N", help="fit the projection on N random compounds and place the rest with transform")
+    build_map.add_argument("--raw", action="store_true", help="unnormalised fingerprints (default: unit sphere)")
+    build_map.add_argument("--out", type=Path, required=True, metavar="DIR", help="output map directory")
+    build_map.add_argument("--quiet", action="store_true", help="no progress bar")
+    build_map.set_defaults(handler=command_build_map)
     return parser
 
 

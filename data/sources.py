@@ -89,17 +89,34 @@ def default_mined_counts(*, cache_dir: Path | None = None) -> SubstitutionCounts
 
 
 def resolve_similarity(spec: str, *, dataset: Dataset | None = None, cache_dir: Path | None = None) -> SubstitutionCounts:
-    """Counts for ``mined``, ``icsd`` or ``icsd:DIR``.
+    """Counts for a similarity source.
 
-    ``mined`` mines ``dataset`` when given and it has an e_above_hull column (with the
-    recommended stability filter) and otherwise the built-in ``mp``.
+    ``mined``
+        mined from the built-in ``mp`` (stability filter e_above_hull <= 0.05 eV/atom): the
+        offline default, the same for every map so maps of different datasets are comparable;
+    ``mined:self``
+        mined from ``dataset`` itself (with the filter when it has e_above_hull);
+    ``mined:NAME|PATH``
+        mined from another dataset;
+    ``icsd``
+        the public ICSD counts (downloaded once, sha256-checked, cached);
+    ``icsd:DIR``
+        a folder with ``substitution.dat`` and ``substitution.dat.element_count``.
     """
-    if spec == "mined":
-        if dataset is not None and "e_above_hull" in dataset.table.columns:
-            from fingerprints.mining import RECOMMENDED_MAX_E_ABOVE_HULL
+    from fingerprints.mining import RECOMMENDED_MAX_E_ABOVE_HULL
 
-            return mine_counts(dataset, max_e_above_hull=RECOMMENDED_MAX_E_ABOVE_HULL)
+    if spec == "mined":
         return default_mined_counts(cache_dir=cache_dir)
+    if spec.startswith("mined:"):
+        target = spec[len("mined:") :]
+        if target == "self":
+            if dataset is None:
+                raise ValueError("similarity mined:self needs a dataset to mine")
+            source = dataset
+        else:
+            source = load_dataset(target, cache_dir=cache_dir)
+        threshold = RECOMMENDED_MAX_E_ABOVE_HULL if "e_above_hull" in source.table.columns else None
+        return mine_counts(source, max_e_above_hull=threshold)
     if spec == "icsd":
         return read_substitution_counts(*download_icsd_counts())
     if spec.startswith("icsd:"):
@@ -107,4 +124,7 @@ def resolve_similarity(spec: str, *, dataset: Dataset | None = None, cache_dir: 
         if folder.is_file() and folder.name == COUNTS_FILENAME:
             folder = folder.parent
         return read_substitution_counts(folder / COUNTS_FILENAME, folder / ELEMENT_COUNTS_FILENAME)
-    raise ValueError(f"unknown similarity {spec!r}: use mined, icsd or icsd:DIR (a folder with {COUNTS_FILENAME})")
+    raise ValueError(
+        f"unknown similarity {spec!r}: use mined, mined:self, mined:NAME|PATH, icsd or icsd:DIR "
+        f"(a folder with {COUNTS_FILENAME})"
+    )

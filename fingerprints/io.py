@@ -23,6 +23,11 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+def give_default_permissions(path: Path) -> None:
+    """mkstemp/mkdtemp create owner-only entries; give them what a plain open()/mkdir would."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
@@ -33,8 +38,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     temp = Path(temp_name)
     try:
         yield temp
-        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        os.chmod(temp, 0o666 & ~_UMASK)
+        give_default_permissions(temp)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
