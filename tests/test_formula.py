@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pymatgen.core import Composition
 
+from fingerprints import formula as formula_module
 from fingerprints.elements import MAX_Z, SYMBOL_TO_INDEX, SYMBOLS
 from fingerprints.formula import (
     MAX_AMOUNT,
@@ -31,7 +32,9 @@ BEYOND_CF = ["Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "
 
 # FORMULA_MAX_EXAMPLES=20000 for a long soak; the default keeps the file well under 30 s.
 PROPERTY_SETTINGS = settings(
-    max_examples=int(os.environ.get("FORMULA_MAX_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    max_examples=int(os.environ.get("FORMULA_MAX_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
 
@@ -177,6 +180,8 @@ REJECTIONS = [
     ("fe2O3", "unexpected character 'f' at position 0"),
     ("Fe1e2", "exponent notation is not supported"),
     ("Fe2O3*H2O", "unexpected character '*'"),
+    ("Fe2O3.xH2O", "unexpected character 'x' at position 6 (variable amounts"),
+    ("Li1-xFexPO4", "unexpected character '-' at position 3 (variable amounts"),
     ("2H2O", "number '2' at position 0 has nothing to multiply"),
     ("Fe2O3 2", "number '2' at position 6 has nothing to multiply"),
     ("Fe2 3O", "number '3' at position 4 has nothing to multiply"),
@@ -245,7 +250,7 @@ def test_absurd_length_is_rejected_before_parsing():
     start = time.perf_counter()
     with pytest.raises(FormulaError, match="absurd length: 10000000 characters"):
         parse_formula(huge)
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 0.01
     # ... and a long input whose brackets are deeply nested does not hit the recursion limit
     deep = "(" * 5000 + "Fe" + ")" * 5000
     assert parse_formula(deep, max_length=20_000) == {"Fe": 1.0}
@@ -365,7 +370,6 @@ def test_dot_before_integer_and_solvent_is_a_hydrate_dot(head, count, multiplier
 @PROPERTY_SETTINGS
 @given(FORMULAS, st.integers(0, 10), st.sampled_from(["Xx", "Xa", "X", "Q"] + BEYOND_CF))
 def test_symbols_pymatgen_accepts_but_we_do_not(formula, where, symbol):
-    position = min(where, len(formula))
     # insert at a token boundary: before an uppercase letter or at the end
     boundaries = [i for i, c in enumerate(formula) if c.isupper()] + [len(formula)]
     position = boundaries[min(where, len(boundaries) - 1)]
@@ -387,7 +391,10 @@ def test_symbols_pymatgen_accepts_but_we_do_not(formula, where, symbol):
 @given(FORMULAS, st.sampled_from(SYMBOLS), st.sampled_from(["0", "00", "0.0", "0.000"]))
 def test_zero_amounts_pymatgen_drops_are_rejected(formula, symbol, zero):
     bad = f"{formula}{symbol}{zero}"
-    Composition(bad) if _not_a_hydrate_candidate(bad) else None  # pymatgen accepts it silently
+    try:
+        Composition(bad)  # pymatgen accepts it and silently drops the element
+    except Exception:  # noqa: BLE001
+        assume(False)
     with pytest.raises(FormulaError, match="is zero"):
         parse_formula(bad, max_length=LONG)
 
@@ -410,6 +417,22 @@ def test_batch_row_equals_single_parse(formula):
     assert batch.errors[0] == ""
 
 
+NUMBER_TEXTS = st.from_regex(r"\A[0-9]{1,6}(\.[0-9]{1,9})?\Z").filter(lambda t: 0 < float(t) <= MAX_AMOUNT)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.tuples(NUMBER_TEXTS, NUMBER_TEXTS), min_size=1, max_size=20))
+def test_vectorised_amounts_equal_float_of_the_text(pairs):
+    # The vectorised pass computes amounts as mantissa / 10**decimals: must equal float(text).
+    batch = parse_formulas([f"Fe{a}O{b}" for a, b in pairs])
+    assert batch.n_failed == 0
+    dense = batch.fractions.toarray()
+    for i, (a, b) in enumerate(pairs):
+        total = float(a) + float(b)
+        assert dense[i, SYMBOL_TO_INDEX["Fe"]] == float(a) / total
+        assert dense[i, SYMBOL_TO_INDEX["O"]] == float(b) / total
+
+
 # --------------------------------------------------------------------------------- batches
 
 
@@ -420,7 +443,7 @@ def dense_row(fractions: dict[str, float]) -> np.ndarray:
     return row
 
 
-def test_batch_structure_order_and_failures():
+def test_batch_structure_order_and_failures(batch_engine):
     inputs = ["Fe2O3", "Fe2Xx3", "NaCl", "", "Fe2O3", "CuSO4·5H2O", "Es2O3", "Ca3(Al(SiO4))2"]
     batch = parse_formulas(inputs)
     assert isinstance(batch, FormulaBatch)
@@ -461,7 +484,7 @@ def test_batch_with_no_failures_has_empty_failures_frame():
     assert failures.empty and list(failures.columns) == ["row", "formula", "error"]
 
 
-def test_empty_batch():
+def test_empty_batch(batch_engine):
     batch = parse_formulas([])
     assert len(batch) == 0
     assert batch.fractions.shape == (0, MAX_Z)
@@ -469,7 +492,7 @@ def test_empty_batch():
     assert batch.failures().empty
 
 
-def test_batch_non_string_entries_become_failed_rows():
+def test_batch_non_string_entries_become_failed_rows(batch_engine):
     inputs = ["Fe2O3", None, float("nan"), 5, 2.5, b"NaCl", pd.NA, np.nan, ["Fe"], {"Fe": 1}, "NaCl", None]
     batch = parse_formulas(inputs)
     assert len(batch) == len(inputs)
@@ -501,7 +524,7 @@ def test_batch_non_string_entries_become_failed_rows():
         lambda xs: (x for x in xs),
     ],
 )
-def test_batch_accepts_any_iterable(container):
+def test_batch_accepts_any_iterable(container, batch_engine):
     inputs = ["Fe2O3", "NaCl", "Fe2O3", "Fe2Q"]
     batch = parse_formulas(container(inputs))
     assert list(batch.formulas) == inputs
@@ -522,7 +545,7 @@ def test_batch_rejects_a_single_string_and_2d_input():
         parse_formulas(np.array([["Fe2O3", "NaCl"]]))
 
 
-def test_batch_duplicates_are_parsed_consistently():
+def test_batch_duplicates_are_parsed_consistently(batch_engine):
     rng = np.random.default_rng(0)
     pool = np.array(["Fe2O3", "NaCl", "Xx", "Ba0.5Sr0.5TiO3", "CuSO4·5H2O", None, "Li3Fe2(PO4)3"], dtype=object)
     picks = rng.integers(0, len(pool), size=5000)
@@ -534,12 +557,14 @@ def test_batch_duplicates_are_parsed_consistently():
     assert batch.n_failed == int(np.isin(picks, [2, 5]).sum())
 
 
-def test_batch_max_length_and_huge_string():
+def test_batch_max_length_and_huge_string(batch_engine):
     huge = "Fe2O3" * 2_000_000  # 10 MB
-    start = time.perf_counter()
-    batch = parse_formulas(["NaCl", huge, "Fe2O3"])
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.1, elapsed
+    elapsed = []
+    for _ in range(3):  # best of three: the machine may be busy
+        start = time.perf_counter()
+        batch = parse_formulas(["NaCl", huge, "Fe2O3"])
+        elapsed.append(time.perf_counter() - start)
+    assert min(elapsed) < 0.1, elapsed
     np.testing.assert_array_equal(batch.ok, [True, False, True])
     assert batch.errors[1] == "absurd length: 10000000 characters (limit 256)"
     long = "Fe2O3" * 60
@@ -547,12 +572,49 @@ def test_batch_max_length_and_huge_string():
     assert parse_formulas([long], max_length=300).n_failed == 0
 
 
-def test_batch_csr_is_canonical():
+def test_batch_csr_is_canonical(batch_engine):
     batch = parse_formulas(["OFe2", "Fe2O3", "CuSO4·5H2O", "Xx"])
     fractions = batch.fractions
     assert fractions.has_sorted_indices
     assert fractions.indices.dtype.kind == "i"
     fractions.check_format(full_check=True)
+
+
+@pytest.fixture(params=["arrow", "pure-python"])
+def batch_engine(request, monkeypatch):
+    """Run a test with the Arrow/numpy vectorised pass and without it (pyarrow missing)."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(formula_module, "pa", None)
+        monkeypatch.setattr(formula_module, "pc", None)
+    return request.param
+
+
+EDGE_BATCH = [
+    "Fe2O3", "NaCl", "Fe02O3", "Fe0.5O", "Ba0.5Sr0.5TiO3", "CH3COOH", "OFeOFeO",  # simple
+    "Fe2Xx3", "Fe2Q", "Es2O3", "D2O", "Fe0O2", "Fe0.000O", "Fe2000000O", "Fe999999Fe2",  # bad simple
+    "Fe" + "1" * 16, "Fe0.1234567890123456", "Fe1.00000000000001",  # long numbers
+    "Li1.2Mn0.6Ni0.2O2", "CuSO4.5H2O", "LaNi4.5H6", "Hf0.5Zr0.5O2", "Li1.2MnO3",  # dots
+    "Ca3(Al(SiO4))2", "CuSO4·5H2O", " Fe2O3", "Fe2 O3", "", "  ", "fe", "Fe" * 200,
+    "Fe\ud800", "Fé2O3", "Fe٣", "Fe2O3\n", None, float("nan"), "Fe2O3",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("with_non_strings", [False, True])
+def test_batch_matches_single_parse_on_edge_cases(batch_engine, with_non_strings):
+    inputs = EDGE_BATCH + ([5, b"NaCl", ["Fe"]] if with_non_strings else [])
+    batch = parse_formulas(inputs)
+    dense = batch.fractions.toarray()
+    for i, value in enumerate(inputs):
+        try:
+            expected = formula_fractions(value)
+        except FormulaError as err:
+            assert batch.errors[i] == err.reason, (value, batch.errors[i])
+            assert not dense[i].any()
+            continue
+        assert batch.errors[i] == "", (value, batch.errors[i])
+        np.testing.assert_allclose(dense[i], dense_row(expected), rtol=0, atol=1e-15, err_msg=repr(value))
+    assert batch.errors[EDGE_BATCH.index("Fe999999Fe2")].startswith("total amount of Fe is absurdly large")
+    assert batch.errors[EDGE_BATCH.index("Fe٣")].startswith("unexpected character")
 
 
 def test_batch_is_frozen():
