@@ -23,8 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from fingerprints.composition import nearest_compositions
 from fingerprints.io import give_default_permissions
 
 from .download import sha256_of
@@ -53,6 +55,7 @@ class MapArtifact:
     metadata: dict
     _embedding: object = field(default=None, repr=False)
     _projector: object = field(default=None, repr=False)
+    _fingerprints: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def embedding(self):
@@ -80,6 +83,63 @@ class MapArtifact:
     @property
     def property_columns(self) -> list[str]:
         return [c for c in self.points.columns if c not in REQUIRED_POINT_COLUMNS]
+
+    @property
+    def fingerprints(self) -> np.ndarray:
+        """Fingerprints of the map's compounds, shape (n_points, 98), recomputed once on demand."""
+        if self._fingerprints is None:
+            self._fingerprints = self.embedding.transform(self.points["formula"].to_numpy())
+        return self._fingerprints
+
+    def neighbours_of(self, rows: np.ndarray, *, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """The k nearest map compounds (fingerprint distance) of map rows, themselves excluded."""
+        rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        distances, indices = nearest_compositions(self.fingerprints[rows], self.fingerprints, k=k + 1)
+        keep = indices != rows[:, None]
+        return (
+            np.array([d[m][:k] for d, m in zip(distances, keep)]),
+            np.array([i[m][:k] for i, m in zip(indices, keep)]),
+        )
+
+    def place(self, formulas, *, k: int = 10) -> pd.DataFrame:
+        """Place new formulas on the map and find their k nearest known compounds.
+
+        Known compositions (fingerprint identical to a map point) take that point's position;
+        others are placed with the map's projector (UMAP's ``transform``, PCA's projection,
+        or the neighbour interpolation of t-SNE). Invalid formulas keep the parser's reason.
+
+        Returns
+        -------
+        DataFrame with one row per input: ``formula, error, x, y, known_row`` (the map row of an
+        identical composition, or -1) and ``neighbours``: a list of (row, distance) pairs.
+        """
+        fingerprints, batch = self.embedding.transform_formulas(formulas)
+        errors = batch.errors.astype(object)
+        usable = batch.ok & fingerprints.any(axis=1)
+        errors[batch.ok & ~usable] = (
+            "only elements without similarity data in this map: " + ", ".join(self.embedding.elements_without_data_)
+        )
+        result = pd.DataFrame({"formula": batch.formulas, "error": errors, "x": np.nan, "y": np.nan, "known_row": -1})
+        result["neighbours"] = [[] for _ in range(len(result))]
+        if not usable.any():
+            return result
+        distances, indices = nearest_compositions(fingerprints[usable], self.fingerprints, k=k)
+        xy = np.empty((int(usable.sum()), 2))
+        known = distances[:, 0] < 1e-12
+        points_xy = self.points[["x", "y"]].to_numpy(dtype=np.float64)
+        xy[known] = points_xy[indices[known, 0]]
+        if (~known).any():
+            if self.projector is None:
+                raise MapArtifactError(f"map {self.directory} has no projector to place new formulas")
+            xy[~known] = self.projector.transform(fingerprints[usable][~known])
+        where = np.flatnonzero(usable)
+        result.loc[where, "x"] = xy[:, 0]
+        result.loc[where, "y"] = xy[:, 1]
+        result.loc[where, "known_row"] = np.where(known, indices[:, 0], -1)
+        result.loc[where, "neighbours"] = pd.Series(
+            [list(zip(i.tolist(), d.tolist())) for i, d in zip(indices, distances)], index=where
+        )
+        return result
 
 
 @contextmanager
