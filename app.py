@@ -258,15 +258,48 @@ def _print_map_summary(directory: Path) -> None:
     )
 
 
+def ensure_default_map() -> Path:
+    """The built-in default map, built (with progress) the first time it is needed.
+
+    A missing, half-built or corrupted default map is rebuilt; a user's --map is never
+    rebuilt behind their back (load errors are reported instead).
+    """
+    from data.map_artifact import MapArtifactError, load_map
+    from data.map_build import MapSpec, build_map, default_map_dir
+
+    target = default_map_dir()
+    try:
+        load_map(target)
+        return target
+    except MapArtifactError as err:
+        if target.exists():
+            print(f"the default map needs rebuilding: {err}", file=sys.stderr)
+    print(
+        "building the default map (built-in Materials Project compositions, mined similarity, UMAP): "
+        "this takes about 3 minutes once; later starts reuse it",
+        file=sys.stderr,
+    )
+    build_map(MapSpec(), target, progress=True)
+    return target
+
+
 def command_serve(args: argparse.Namespace) -> int:
-    from dashboard.app import create_app
     from dashboard.settings import ServerSettings
 
     settings = ServerSettings()
     host = args.host or settings.host
     port = args.port or settings.port
-    app = create_app(map_dir=args.map)
-    print(f"ChemMap is serving on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
+    if args.map is not None:
+        from data.map_artifact import load_map
+
+        load_map(args.map)  # fail now, with the reason, rather than in the browser
+        map_dir = args.map
+    else:
+        map_dir = ensure_default_map()
+    from dashboard.app import create_app
+
+    app = create_app(map_dir=map_dir)
+    print(f"ChemMap is serving {map_dir} on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
     app.run(host=host, port=port, debug=settings.debug)
     return 0
 

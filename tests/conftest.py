@@ -52,3 +52,52 @@ def toy_counts() -> SubstitutionCounts:
 @pytest.fixture
 def toy() -> SubstitutionCounts:
     return toy_counts()
+
+
+# -- a small map, built once per session (PCA: seconds, no numba compilation) ----------------
+
+CATIONS = ["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga", "Ti", "Zr"]
+ANIONS = ["O", "S", "Se", "F", "Cl", "Br", "N", "P"]
+
+
+@pytest.fixture(scope="session")
+def small_counts_dir(tmp_path_factory):
+    """Random symmetric counts over every element but Rn (so Rn has no data)."""
+    from data.substitution_counts import write_substitution_counts
+    from fingerprints.elements import SYMBOLS
+
+    rng = np.random.default_rng(3)
+    pair = np.triu(rng.integers(0, 50, size=(98, 98)).astype(float), 1)
+    pair = pair + pair.T
+    single = rng.integers(1, 100, size=98).astype(float)
+    rn = SYMBOLS.index("Rn")
+    pair[rn, :] = pair[:, rn] = 0
+    single[rn] = 0
+    counts = SubstitutionCounts(pair, single, source="random")
+    return write_substitution_counts(counts, tmp_path_factory.mktemp("counts"))[0].parent
+
+
+@pytest.fixture(scope="session")
+def small_dataset_csv(tmp_path_factory):
+    """384 binary compounds with a numeric and a categorical property, plus two bad rows."""
+    import pandas as pd
+
+    rows = []
+    for i, cation in enumerate(CATIONS):
+        for j, anion in enumerate(ANIONS):
+            for a, b in ((1, 1), (2, 3), (1, 2)):
+                rows.append({"formula": f"{cation}{a}{anion}{b}", "band_gap": float(i + j) / 3, "kind": "oxide" if anion == "O" else "other"})
+    rows.append({"formula": "Xx2O", "band_gap": 1.0, "kind": "bad"})
+    rows.append({"formula": "Rn", "band_gap": 0.0, "kind": "noble"})
+    path = tmp_path_factory.mktemp("dataset") / "compounds.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_map(tmp_path_factory, small_dataset_csv, small_counts_dir):
+    from data.map_build import MapSpec, build_map
+
+    out = tmp_path_factory.mktemp("maps") / "small"
+    spec = MapSpec(dataset=str(small_dataset_csv), similarity=f"icsd:{small_counts_dir}", method="pca", element_method="pca")
+    return build_map(spec, out, progress=False)

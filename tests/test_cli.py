@@ -158,11 +158,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_answers_on_loopback():
+def test_serve_answers_on_loopback(small_map):
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "app.py", "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        [sys.executable, "app.py", "serve", "--port", str(port), "--map", str(small_map)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -176,7 +177,33 @@ def test_serve_answers_on_loopback():
                 time.sleep(0.3)
         assert "<title>ChemMap</title>" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=5) as response:
-            assert "Built so far" in response.read().decode()
+            assert response.status == 200
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_refuses_a_broken_map(tmp_path, capsys):
+    (tmp_path / "m").mkdir()
+    assert app.main(["serve", "--map", str(tmp_path / "m")]) == 2
+    assert "incomplete: no metadata.json" in capsys.readouterr().err
+
+
+def test_default_map_is_built_once_then_reused(tmp_path, monkeypatch, small_dataset_csv, small_counts_dir):
+    import data.map_build as map_build
+
+    target = tmp_path / "maps" / "default"
+    builds = []
+    real_build = map_build.build_map
+
+    def small_build(spec, out, *, progress=True):
+        builds.append(out)
+        fast = map_build.MapSpec(dataset=str(small_dataset_csv), similarity=f"icsd:{small_counts_dir}", method="pca", element_method="pca")
+        return real_build(fast, out, progress=False)
+
+    monkeypatch.setattr(map_build, "default_map_dir", lambda: target)
+    monkeypatch.setattr(map_build, "build_map", small_build)
+    assert app.ensure_default_map() == target and len(builds) == 1
+    assert app.ensure_default_map() == target and len(builds) == 1  # reused, not rebuilt
+    (target / "points.parquet").write_bytes(b"garbage")
+    assert app.ensure_default_map() == target and len(builds) == 2  # corrupted: rebuilt

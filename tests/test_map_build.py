@@ -11,48 +11,23 @@ import pytest
 import app
 from data.map_artifact import MapArtifactError, load_map, read_metadata
 from data.map_build import MapSpec, build_map
-from data.substitution_counts import write_substitution_counts
-from fingerprints.counts import SubstitutionCounts
-from fingerprints.elements import SYMBOLS
 
-CATIONS = ["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga", "Ti", "Zr"]
-ANIONS = ["O", "S", "Se", "F", "Cl", "Br", "N", "P"]
+from tests.conftest import ANIONS, CATIONS
 
 
 @pytest.fixture(scope="module")
-def counts_dir(tmp_path_factory):
-    """Random symmetric counts over every element but Rn (so Rn has no data)."""
-    rng = np.random.default_rng(3)
-    pair = rng.integers(0, 50, size=(98, 98)).astype(float)
-    pair = np.triu(pair, 1)
-    pair = pair + pair.T
-    single = rng.integers(1, 100, size=98).astype(float)
-    rn = SYMBOLS.index("Rn")
-    pair[rn, :] = pair[:, rn] = 0
-    single[rn] = 0
-    return write_substitution_counts(SubstitutionCounts(pair, single, source="random"), tmp_path_factory.mktemp("counts"))[0].parent
+def counts_dir(small_counts_dir):
+    return small_counts_dir
 
 
 @pytest.fixture(scope="module")
-def dataset_csv(tmp_path_factory):
-    rows = []
-    for i, cation in enumerate(CATIONS):
-        for j, anion in enumerate(ANIONS):
-            for a, b in ((1, 1), (2, 3), (1, 2)):
-                rows.append({"formula": f"{cation}{a}{anion}{b}", "band_gap": float(i + j) / 3, "kind": "oxide" if anion == "O" else "other"})
-    rows.append({"formula": "Xx2O", "band_gap": 1.0, "kind": "bad"})
-    rows.append({"formula": "Rn", "band_gap": 0.0, "kind": "noble"})
-    path = tmp_path_factory.mktemp("dataset") / "compounds.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+def dataset_csv(small_dataset_csv):
+    return small_dataset_csv
 
 
 @pytest.fixture(scope="module")
-def built_map(tmp_path_factory, dataset_csv, counts_dir):
-    out = tmp_path_factory.mktemp("maps") / "small"
-    spec = MapSpec(dataset=str(dataset_csv), similarity=f"icsd:{counts_dir}", method="pca", element_method="pca")
-    build_map(spec, out, progress=False)
-    return out
+def built_map(small_map):
+    return small_map
 
 
 def test_map_directory_contents(built_map):
