@@ -177,14 +177,31 @@ def command_data_info(args: argparse.Namespace) -> int:
 
 
 def command_data_load(args: argparse.Namespace) -> int:
+    if args.kind == "materials-project":
+        return _load_materials_project(args)
     from data.alexandria import load_alexandria
 
     from data.alexandria import summarize_manifest
+
+    if args.source is None:
+        raise CommandError("data load alexandria needs the URL or path of a .json.bz2 file")
 
     table = load_alexandria(args.source, sha256=args.sha256, progress=True, refresh=args.refresh)
     for line in summarize_manifest(table.attrs.get("manifest", {})):
         print(line, file=sys.stderr)
     print(f"alexandria: {len(table)} entries loaded from {args.source}; use it with --dataset alexandria", file=sys.stderr)
+    return 0
+
+
+def _load_materials_project(args: argparse.Namespace) -> int:
+    from data.materials_project import load_materials_project
+    from fingerprints.io import write_table
+
+    if args.out is None:
+        raise CommandError("data load materials-project needs --out FILE.parquet (the table to use with --dataset)")
+    table = load_materials_project(chemsys=args.chemsys, refresh=args.refresh)
+    write_table(table, args.out)
+    print(f"materials-project: {len(table)} entries written to {args.out}; use it with --dataset {args.out}", file=sys.stderr)
     return 0
 
 
@@ -360,11 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
     load = data_commands.add_parser(
         "load",
         help="load an online dataset (alexandria)",
-        description="Download (resumable, cached) and parse an Alexandria PBE file (convex_hull.json.bz2 or "
-        "alexandria_NNN.json.bz2) given by URL or local path.",
+        description="alexandria: download (resumable, cached) and parse an Alexandria PBE file (convex_hull.json.bz2 "
+        "or alexandria_NNN.json.bz2) given by URL or local path. materials-project: query the Materials Project "
+        "summary with mp-api (optional package) and the key in MP_API_KEY, and write it to --out.",
     )
-    load.add_argument("kind", choices=("alexandria",), help="dataset kind")
-    load.add_argument("source", help="URL or local path of the .json.bz2 file")
+    load.add_argument("kind", choices=("alexandria", "materials-project"), help="dataset kind")
+    load.add_argument("source", nargs="?", default=None, help="alexandria: URL or local path of the .json.bz2 file")
+    load.add_argument("--chemsys", default=None, help="materials-project: restrict to a chemical system, e.g. Li-Fe-O")
+    load.add_argument("--out", type=Path, default=None, help="materials-project: output .parquet (or .csv) file")
     load.add_argument("--sha256", default=None, help="expected sha256 of the file, when known")
     load.add_argument("--refresh", action="store_true", help="parse again even when the cached table is valid")
     load.set_defaults(handler=command_data_load)
