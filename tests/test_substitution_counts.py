@@ -121,3 +121,29 @@ def test_real_counts_read(icsd_counts):
     assert icsd_counts.elements_without_data == ["At", "Rn", "Fr"]
     assert icsd_counts.element_counts.sum() == 139018 - 2  # Es (Z = 99) dropped
     assert len(icsd_counts.notes) == 1
+
+
+def test_download_checks_the_pinned_sha256(tmp_path, monkeypatch):
+    from data import substitution_counts
+    from data.download import ChecksumError
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "substitution.dat").write_text("1 2 3\n")
+    (mirror / "substitution.dat.element_count").write_text("1\n")
+    monkeypatch.setattr(substitution_counts, "ICSD_BASE_URL", mirror.as_uri() + "/")
+    with pytest.raises(ChecksumError):
+        substitution_counts.download_icsd_counts(cache_dir=tmp_path / "cache", progress=False)
+    assert not (tmp_path / "cache" / "substitution.dat").exists()
+
+
+@pytest.mark.shared_data
+def test_download_caches_the_public_files(icsd_paths, tmp_path, monkeypatch):
+    from data import substitution_counts
+
+    monkeypatch.setattr(substitution_counts, "ICSD_BASE_URL", icsd_paths[0].parent.as_uri() + "/")
+    paths = substitution_counts.download_icsd_counts(cache_dir=tmp_path / "cache", progress=False)
+    assert [p.name for p in paths] == ["substitution.dat", "substitution.dat.element_count"]
+    assert read_substitution_counts(*paths).elements_without_data == ["At", "Rn", "Fr"]
+    monkeypatch.setattr(substitution_counts, "ICSD_BASE_URL", "http://127.0.0.1:9/unreachable/")
+    assert substitution_counts.download_icsd_counts(cache_dir=tmp_path / "cache", progress=False) == paths  # cache hit
