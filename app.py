@@ -253,7 +253,17 @@ def command_build_map(args: argparse.Namespace) -> int:
         fit_sample=args.fit_sample,
         normalize=not args.raw,
     )
-    out = build_map(spec, args.out, progress=not args.quiet)
+    if args.engine == "dask":
+        from data.map_build_dask import build_map_dask
+
+        out = build_map_dask(
+            spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+            partition_rows=args.partition_rows, progress=not args.quiet,
+        )  # fmt: skip
+    else:
+        if args.scheduler or args.workers:
+            raise CommandError("--scheduler and --workers need --engine dask")
+        out = build_map(spec, args.out, progress=not args.quiet)
     _print_map_summary(out)
     return 0
 
@@ -418,6 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     build_map.add_argument("--fit-sample", type=int, default=None, metavar="N", help="fit the projection on N random compounds and place the rest with transform")
     build_map.add_argument("--raw", action="store_true", help="unnormalised fingerprints (default: unit sphere)")
     build_map.add_argument("--out", type=Path, required=True, metavar="DIR", help="output map directory")
+    build_map.add_argument("--engine", choices=("local", "dask"), default="local", help="local: one process (default); dask: partitioned build on a dask.distributed cluster, for millions of rows")
+    build_map.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask: address of a running scheduler (tcp://HOST:PORT); default: a LocalCluster on 127.0.0.1 for this build")
+    build_map.add_argument("--workers", type=int, default=None, metavar="N", help="dask: worker processes of the LocalCluster (default: one per core)")
+    build_map.add_argument("--partition-rows", type=int, default=250_000, metavar="N", help="dask: rows per partition (default 250000)")
     build_map.add_argument("--quiet", action="store_true", help="no progress bar")
     build_map.set_defaults(handler=command_build_map)
     return parser

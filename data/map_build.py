@@ -108,13 +108,18 @@ def _point_table(dataset: Dataset, usable: np.ndarray, coords: np.ndarray) -> pd
     table = dataset.table.loc[usable].reset_index(drop=True)
     for id_column in ("mat_id", "material_id", "id"):
         if id_column in table.columns:
-            ids = table.pop(id_column).astype(str)
+            ids = table.pop(id_column)
+            if pd.api.types.is_float_dtype(ids) and ids.dropna().eq(ids.dropna().round()).all():
+                ids = ids.astype("Int64")  # an integer id read as float: 17, not "17.0"
+            ids = ids.astype(str)
             break
     else:
         ids = table["formula"].astype(str)  # formulas are unique in the built-in datasets
     points = pd.DataFrame({"id": ids.to_numpy(), "formula": table.pop("formula").astype(str).to_numpy()})
     points["x"] = coords[:, 0].astype(np.float32)
     points["y"] = coords[:, 1].astype(np.float32)
+    # A property called x or y must not overwrite the map coordinates.
+    table = table.rename(columns={c: f"{c}_2" for c in ("x", "y") if c in table.columns})
     for column in table.columns:
         points[column] = table[column].to_numpy() if not isinstance(table[column].dtype, pd.CategoricalDtype) else table[column]
     return points
