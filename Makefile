@@ -43,10 +43,12 @@ run: $(VENV)/.run-deps browser
 # a set-up step like installing requirements; the tests themselves never use the network.
 test: $(VENV)/.test-deps browser
 	$(BIN)/python app.py data build mp
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-bench: $(VENV)/.test-deps
+bench: $(VENV)/.test-deps browser
 	$(BIN)/python bench/bench_fingerprint.py
+	$(BIN)/python bench/bench_map_load.py
+	$(BIN)/python bench/bench_click_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,234 @@
+"""Time from a click on a periodic-table tile to the updated materials map, in Chromium.
+
+    python bench/bench_click_latency.py                       # default map + a 1M-point copy
+    python bench/bench_click_latency.py --map DIR --sizes 100000 1000000 --repeats 20
+
+For each size the app serves a map of that many compounds (the given map itself, or a copy
+made by repeating its compounds with a small jitter, written as a real map artifact), headless
+Chromium opens it, and a real mouse click on a tile is timed until the map has been redrawn:
+``click`` event timestamp -> the animation frame after the highlight layer was painted (the
+browser paints highlighted compounds over the faded WebGL map; the WebGL trace is not redrawn).
+The server's share (the callback request, network included) is reported too.
+
+Chromium draws WebGL with SwiftShader (software) here: a machine with a GPU redraws faster, so
+these figures are an upper bound. Goal: under 300 ms at 100k points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from data.map_artifact import ELEMENTS_FILE, EMBEDDING_FILE, POINTS_FILE, read_metadata, write_metadata  # noqa: E402
+
+GOAL_MS = 300.0
+ELEMENTS = ("O", "Fe", "Li", "S", "Cu", "N", "Mn", "Si", "Co", "Ba")
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader", "--window-size=1920,1080",
+)  # fmt: skip
+
+ARM_JS = """
+var gd = document.querySelector('#map-graph .js-plotly-plot');
+window.__bench = {click: null, done: null};
+document.addEventListener('click', function (e) { if (window.__bench.click === null) window.__bench.click = e.timeStamp; }, {capture: true, once: true});
+var handler = function () {
+  if (window.__bench.click === null) return;
+  gd.removeEventListener('chemmap-highlight-drawn', handler);
+  // the frame that shows the new highlight layer has been painted after two animation frames
+  requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bench.done = performance.now(); }); });
+};
+gd.addEventListener('chemmap-highlight-drawn', handler);
+"""
+
+#: Time of the Dash request that carried the patch (Resource Timing), for the server's share.
+REQUEST_JS = """
+var entries = performance.getEntriesByType('resource').filter(function (e) { return e.name.indexOf('_dash-update-component') >= 0; });
+var click = window.__bench.click;
+var after = entries.filter(function (e) { return e.startTime >= click; });
+return after.length ? Math.max.apply(null, after.map(function (e) { return e.responseEnd - e.startTime; })) : null;
+"""
+
+
+def synthetic_map(source: Path, target: Path, n_points: int, *, seed: int = 0) -> Path:
+    """A map artifact of ``n_points`` compounds: the source map's rows repeated with jitter."""
+    rng = np.random.default_rng(seed)
+    points = pd.read_parquet(source / POINTS_FILE)
+    take = rng.integers(0, len(points), n_points) if n_points > len(points) else rng.permutation(len(points))[:n_points]
+    big = points.iloc[take].reset_index(drop=True)
+    spread = 0.01 * float(np.ptp(points["x"].to_numpy()))
+    big["x"] = (big["x"].to_numpy() + rng.normal(0, spread, n_points)).astype(np.float32)
+    big["y"] = (big["y"].to_numpy() + rng.normal(0, spread, n_points)).astype(np.float32)
+    big["id"] = [f"syn-{k}" for k in range(n_points)]
+    target.mkdir(parents=True, exist_ok=True)
+    big.to_parquet(target / POINTS_FILE, index=False)
+    for name in (ELEMENTS_FILE, EMBEDDING_FILE):
+        shutil.copy2(source / name, target / name)
+    metadata = {k: v for k, v in read_metadata(source).items() if k not in ("files", "format", "format_version")}
+    metadata.update(rows=n_points, dataset={**metadata.get("dataset", {}), "name": f"synthetic {n_points:,}"})
+    write_metadata(target, metadata)
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(maps_root: Path, start: Path):
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+
+    app = create_app(map_dir=start, maps_root=maps_root)
+    server = make_server("127.0.0.1", _free_port(), app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    chrome = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    chrome.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+    chrome.set_script_timeout(120)
+    return chrome
+
+
+IDLE_JS = """
+var s = window.store && window.store.getState && window.store.getState();
+if (!s) return false;
+var c = Object.assign({}, s.callbacks); delete c.stored; delete c.completed;
+return Object.values(c).every(function (v) { return !v || v.length === 0; }) && !s.isLoading;
+"""
+
+
+def _wait(predicate, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError("the page did not update in time")
+
+
+def measure(chrome, url: str, repeats: int, *, mode: str) -> tuple[list[float], list[float]]:
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    chrome.get(url)
+    ready = "var gd = document.querySelector('#map-graph .js-plotly-plot'); return !!(gd && gd._fullData && gd._fullData.length >= 4 && gd._fullData[0].x.length);"
+    _wait(lambda: chrome.execute_script(ready), 300)
+    time.sleep(2.0)
+    if mode != "all":
+        chrome.find_element("css selector", f"#highlight-mode input[value='{mode}']").click()
+        time.sleep(1.0)
+    position = (
+        "var gd = document.querySelector('#ptable-graph .js-plotly-plot'); var t = gd._fullData[0];"
+        "var i = t.customdata.indexOf(arguments[0]); var xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;"
+        "var r = gd.getBoundingClientRect(); return [r.left + xa._offset + xa.l2p(t.x[i]), r.top + ya._offset + ya.l2p(t.y[i])];"
+    )
+    def click(x, y):
+        """Click when the page is idle; the timing, or None when no update came (a missed click)."""
+        _wait(lambda: chrome.execute_script(IDLE_JS), 120)
+        time.sleep(0.5)  # two clicks on one tile within plotly's 300 ms would be a double-click
+        chrome.execute_script(ARM_JS)
+        builder = ActionBuilder(chrome)
+        builder.pointer_action.move_to_location(int(x), int(y))
+        builder.pointer_action.click()
+        builder.perform()
+        try:
+            return _wait(lambda: chrome.execute_script("return window.__bench.done !== null && window.__bench;"), 30)
+        except TimeoutError:
+            return None
+
+    totals, requests, missed = [], [], 0
+    for k in range(repeats + 1):  # the first click warms caches and is not counted
+        symbol = ELEMENTS[k % len(ELEMENTS)]
+        chrome.execute_script("window.scrollTo(0, 0);")
+        x, y = chrome.execute_script(position, symbol)
+        done = click(x, y)
+        if done is None:
+            missed += 1
+            continue
+        request = chrome.execute_script(REQUEST_JS)
+        if k:
+            totals.append(done["done"] - done["click"])
+            requests.append(request if request is not None else float("nan"))
+        click(x, y)  # deselect again, so that every timed click highlights one element
+    if missed:
+        print(f"  ({missed} clicks gave no update within 30 s and are not counted)")
+    return totals, requests
+
+
+def _summary(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(v for v in values if v == v)
+    if not ordered:
+        return float("nan"), float("nan")
+    p95 = ordered[min(len(ordered) - 1, int(np.ceil(0.95 * len(ordered))) - 1)]
+    return statistics.median(ordered), p95
+
+
+def main(argv=None) -> int:
+    from data.map_build import default_map_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--map", type=Path, default=default_map_dir(), help="source map (default: the built-in default map)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="numbers of points (default 100k and 1M)")
+    parser.add_argument("--repeats", type=int, default=15, help="timed clicks per size (default 15)")
+    parser.add_argument("--mode", choices=("all", "any", "only"), default="all")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    if not (args.map / "metadata.json").is_file():
+        print(f"no map at {args.map}: build one with python app.py build-map ... --out {args.map}", file=sys.stderr)
+        return 2
+    source_rows = read_metadata(args.map)["rows"]
+    with tempfile.TemporaryDirectory(prefix="chemmap-bench-") as folder:
+        root = Path(folder) / "maps"
+        chrome = browser()
+        try:
+            print(f"source map {args.map} ({source_rows:,} compounds); {args.repeats} clicks per size, mode '{args.mode}'")
+            print(f"{'points':>10} {'median ms':>10} {'p95 ms':>8} {'server median ms':>17}  goal {GOAL_MS:.0f} ms")
+            for size in args.sizes:
+                name = f"bench-{size}"
+                started = time.perf_counter()
+                synthetic_map(args.map, root / name, size)
+                built = time.perf_counter() - started
+                server = serve(root, root / name)
+                try:
+                    url = f"http://127.0.0.1:{server.server_port}/?map={name}"
+                    totals, requests = measure(chrome, url, args.repeats, mode=args.mode)
+                finally:
+                    server.shutdown()
+                median, p95 = _summary(totals)
+                server_median, _ = _summary(requests)
+                verdict = "meets" if median < GOAL_MS else "misses"
+                print(f"{size:>10,} {median:>10.0f} {p95:>8.0f} {server_median:>17.0f}  {verdict} the goal (map written in {built:.1f} s)", flush=True)
+        finally:
+            chrome.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Callbacks, one module per job. Each module has ``register(app, context)`` and keeps its
+logic in plain functions (plain data in, plain data out) that the tests call directly."""
+
+from __future__ import annotations
+
+from dashboard.callbacks import (
+    details,
+    dialogs,
+    export,
+    highlight,
+    materials_map,
+    page,
+    periodic_table,
+    search,
+    selection,
+    similarity,
+    upload,
+)
+
+MODULES = (page, dialogs, periodic_table, highlight, materials_map, selection, search, details, similarity, upload, export)
+
+
+def register_callbacks(app, context) -> None:
+    for module in MODULES:
+        module.register(app, context)

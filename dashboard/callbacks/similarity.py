@@ -1,0 +1,33 @@
+"""Element similarity: ranked bars for the chosen element, and the full cosine heatmap."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State
+
+from dashboard.callbacks import build, validate
+from dashboard.components import ids
+from dashboard.state import ORDERS, THEMES
+
+
+def register(app, context) -> None:
+    @app.callback(
+        Output(ids.SIM_BAR, "figure"),
+        Input(ids.SIM_ELEMENT, "value"),
+        Input(ids.THEME, "value"),
+        State(ids.MAP_NAME, "data"),
+    )
+    @validate.guarded(lambda message: build.message_figure(message))
+    def bars(element, theme, map_name):
+        loaded = context.load(map_name)
+        return build.similarity_figure(loaded, validate.element(element), theme=validate.choice(theme, THEMES, name="theme"))
+
+    @app.callback(
+        Output(ids.HEATMAP, "figure"),
+        Input(ids.HEATMAP_ORDER, "value"),
+        Input(ids.THEME, "value"),
+        State(ids.MAP_NAME, "data"),
+    )
+    @validate.guarded(lambda message: build.message_figure(message))
+    def heatmap(order, theme, map_name):
+        loaded = context.load(map_name)
+        return build.heatmap_figure(loaded, order=validate.choice(order, ORDERS, name="heatmap order"), theme=validate.choice(theme, THEMES, name="theme"))

@@ -1,0 +1,357 @@
+"""The callbacks' logic as plain functions, and the app answering forged requests with messages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.app import create_app
+from dashboard.callbacks import build, details, export, highlight, page, search, selection, upload, validate
+from dashboard.callbacks.context import AppContext
+from dashboard.components import ids
+from dashboard.state import parse_query
+from tests.browser.maps import build_test_map
+
+
+@pytest.fixture(scope="module")
+def maps_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("dash-callbacks") / "maps"
+    build_test_map(root, "small")
+    build_test_map(root, "binaries", ternaries=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def context(maps_root) -> AppContext:
+    return AppContext(maps_root=maps_root, start_map=maps_root / "small")
+
+
+@pytest.fixture(scope="module")
+def loaded(context):
+    return context.load("small")
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize("value", ["Fe", 3, {"a": 1}, ["Fe", 3], ["Xx"], ["Fe"] * 99])
+def test_element_lists_are_checked(value):
+    with pytest.raises(validate.InputError):
+        validate.elements(value)
+
+
+def test_element_lists_keep_order_and_drop_repeats():
+    assert validate.elements(["O", "Fe", "O"]) == ["O", "Fe"]
+    assert validate.elements(None) == []
+
+
+@pytest.mark.parametrize("value", ["1", [1.5], [True], [-1], [10], list(range(25)), "rows"])
+def test_row_lists_are_checked(value):
+    with pytest.raises(validate.InputError):
+        validate.rows(value, 10)
+
+
+def test_row_lists_are_sorted_and_unique():
+    assert validate.rows([3, 1, 3], 10).tolist() == [1, 3]
+
+
+@pytest.mark.parametrize(("value", "ok"), [(None, None), (2, 2.0), ("2", "err"), (True, "err"), (float("nan"), "err"), (1e9, "err")])
+def test_numbers_are_checked(value, ok):
+    if ok == "err":
+        with pytest.raises(validate.InputError):
+            validate.number(value, name="size", low=1, high=20, allow_none=True)
+    else:
+        assert validate.number(value, name="size", low=1, high=20, allow_none=True) == ok
+
+
+def test_guarded_turns_errors_into_messages():
+    @validate.guarded(lambda message: ("error", message))
+    def broken(kind):
+        if kind == "input":
+            raise validate.InputError("bad input")
+        raise RuntimeError("secret internals")
+
+    assert broken("input") == ("error", "bad input")
+    kind, message = broken("crash")
+    assert "secret" not in message and "server" in message
+
+
+# ------------------------------------------------------------------------------ search
+
+
+def test_search_finds_known_places_new_and_explains_invalid(loaded):
+    known = search.run_search(loaded, loaded.points["formula"].iat[5])
+    assert known["status"] == "known" and known["row"] == 5
+    same_composition = search.run_search(loaded, "LiO")  # stored as Li1O1
+    assert same_composition["status"] == "known" and loaded.points["formula"].iat[same_composition["row"]] == "Li1O1"
+    placed = search.run_search(loaded, "LiFeO2")
+    assert placed["status"] == "placed" and len(placed["neighbours"]) == search.NEIGHBOURS
+    assert np.isfinite([placed["x"], placed["y"]]).all()
+    invalid = search.run_search(loaded, "Xx2O")
+    assert invalid["status"] == "invalid" and "Xx" in invalid["message"]
+    no_data = search.run_search(loaded, "Rn")
+    assert no_data["status"] == "invalid" and "without similarity data" in no_data["message"]
+    assert search.run_search(loaded, "  ")["status"] == "empty"
+    with pytest.raises(validate.InputError):
+        search.run_search(loaded, {"formula": "Fe"})
+    with pytest.raises(validate.InputError):
+        search.run_search(loaded, "Fe" * 200)
+
+
+def test_search_zoom_window_is_centred(loaded):
+    x_range, y_range = search.zoom_window(loaded, 1.0, 2.0)
+    assert np.mean(x_range) == pytest.approx(1.0) and np.mean(y_range) == pytest.approx(2.0)
+
+
+# ------------------------------------------------------------------------------ highlight and selection
+
+
+def test_highlight_rows_travel_as_int32(loaded):
+    mask = loaded.highlight(["O"], "all")
+    data = highlight.highlight_rows(mask)
+    rows = np.frombuffer(base64.b64decode(data["rows"]), dtype="<i4")
+    assert data["active"] and data["n"] == mask.sum() and np.array_equal(rows, np.flatnonzero(mask))
+    assert highlight.highlight_rows(None) == {"active": False, "n": 0, "rows": None}
+    assert highlight.highlight_summary(["Fe", "O"], "all", 12, 576) == "12 of 576 compounds (2.1%) contain all of Fe, O."
+
+
+def test_lasso_rows_accumulate_and_fill_the_table(loaded):
+    first = selection.lasso_rows({"rows": [5, 1, 5]}, loaded.n_points)
+    union = selection.merge_rows(first, selection.lasso_rows({"rows": [2, 1]}, loaded.n_points))
+    assert union.tolist() == [1, 2, 5]
+    for forged in (None, [1, 2], {"rows": "1,2"}, {"rows": [loaded.n_points]}, {"rows": ["a"]}):
+        with pytest.raises(validate.InputError):
+            selection.lasso_rows(forged, loaded.n_points)
+    columns = selection.table_columns(loaded)
+    records = selection.table_rows(loaded.points, union, columns)
+    assert [r["formula"] for r in records] == loaded.points["formula"].iloc[[1, 2, 5]].tolist()
+    assert all(r["band_gap"] is None or isinstance(r["band_gap"], float) for r in records)
+    json.dumps(records)  # NaN became null: valid JSON for the grid
+    defs = selection.column_defs(loaded.points, columns)
+    assert defs[0]["field"] == "id" and any(d["field"] == "band_gap" and d["filter"] == "agNumberColumnFilter" for d in defs)
+    assert "3 of 576 compounds selected" in selection.selection_summary(3, 576)
+    assert "first 2" in selection.selection_summary(5, 576, limit=2)
+
+
+def test_table_rows_are_capped(loaded):
+    rows = np.arange(loaded.n_points)
+    assert len(selection.table_rows(loaded.points, rows, [], limit=100)) == 100
+
+
+# ------------------------------------------------------------------------------ details
+
+
+def test_details_list_properties_and_clickable_neighbours(loaded):
+    children = details.details_children(loaded, {"row": 3})
+    text = json.dumps([c.to_plotly_json() for c in children], default=str)
+    assert loaded.points["formula"].iat[3] in text and "Nearest compounds" in text
+    buttons = [c for c in children[-1].children]
+    assert len(buttons) == details.NEIGHBOURS
+    assert all(b.children.id["type"] == ids.NEIGHBOUR and b.children.id["row"] != 3 for b in buttons)
+    placed = search.run_search(loaded, "LiFeO2")
+    assert "not in this map" in json.dumps([c.to_plotly_json() for c in details.details_children(loaded, {"placed": placed})], default=str)
+    with pytest.raises(validate.InputError):
+        details.details_children(loaded, {"row": -3})
+    with pytest.raises(validate.InputError):
+        details.details_children(loaded, {"placed": {"status": "placed", "neighbours": [["x", 1]]}})
+
+
+def test_map_clicks_are_checked(loaded):
+    assert details.focus_from_click({"points": [{"curveNumber": 0, "pointIndex": 7}]}, loaded.n_points) == {"row": 7}
+    for forged in ({"points": [{"curveNumber": 0, "pointIndex": 10**9}]}, {"points": "x"}, "click", {"points": [5]}):
+        with pytest.raises(validate.InputError):
+            details.focus_from_click(forged, loaded.n_points)
+    upload_click = {"points": [{"curveNumber": ids.SLOT_UPLOAD, "pointIndex": 0}]}
+    assert details.focus_from_click(upload_click, loaded.n_points, {"points": [{"formula": "LiFeO2"}]}) == "LiFeO2"
+
+
+# ------------------------------------------------------------------------------ upload
+
+
+def _data_url(text: str) -> str:
+    return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+
+
+def test_upload_is_validated_and_placed(loaded):
+    data, name = upload.decode_upload(_data_url("formula,band_gap\nLiFeO2,1\nnope,2\nRn,3\nFe2O3,0\n"), "mine.csv")
+    overlay, message = upload.place_upload(loaded, data, name)
+    assert [p["formula"] for p in overlay["points"]] == ["LiFeO2", "Fe2O3"]
+    text = json.dumps([m.to_plotly_json() for m in message], default=str)
+    assert "2 compounds placed" in text and "2 rows skipped" in text and "nope" in text and "Rn" in text
+
+
+@pytest.mark.parametrize("contents", [None, 5, "no comma", "data:text/csv,plain", "data:text/csv;base64,@@@"])
+def test_bad_uploads_get_messages(contents):
+    with pytest.raises(validate.InputError):
+        upload.decode_upload(contents, "x.csv")
+
+
+def test_an_unusable_file_says_why(loaded):
+    with pytest.raises(validate.InputError, match="formula"):
+        upload.place_upload(loaded, b"name,value\na,1\n", "x.csv")
+
+
+# ------------------------------------------------------------------------------ figures and export
+
+
+@pytest.mark.parametrize("coloring", ["category", "block", "group", "period", "count", "selection", "mean:band_gap"])
+def test_every_table_colouring_builds(loaded, coloring):
+    fig = build.table_figure(loaded, color=coloring, selection_rows=np.arange(10), elements=["Fe"])
+    assert len(fig.data) == 1 and fig.layout.meta["coloring"] == coloring
+    if coloring == "count":
+        o = list(fig.data[0].customdata).index("O")
+        assert f"Compounds: {int(loaded.element_counts['O']):,}" in fig.data[0].hovertext[o]
+
+
+def test_map_figure_has_the_overlay_slots(loaded):
+    fig = build.map_figure(loaded, color="band_gap", search=search.run_search(loaded, "LiFeO2"), focus={"row": 2}, selection_rows=[1, 2])
+    assert len(fig.data) == ids.N_SLOTS
+    assert len(fig.data[ids.SLOT_SEARCH].x) == 1 and len(fig.data[ids.SLOT_FOCUS].x) == 1 and len(fig.data[ids.SLOT_UPLOAD].x) == 0
+    assert list(fig.data[0].selectedpoints) == [1, 2]
+    with pytest.raises(ValueError, match="min < max"):
+        build.map_figure(loaded, color="band_gap", cmin=3, cmax=1)
+
+
+def test_export_rebuilds_a_vector_map_of_the_visible_window(context, loaded, monkeypatch):
+    x = loaded.points["x"]
+    view = {"x": [float(x.quantile(0.2)), float(x.quantile(0.8))], "y": [float(loaded.points["y"].min()), float(loaded.points["y"].max())]}
+    values = {"map": "small", "template": "dark", "format": "svg", "color": "band_gap", "size": 4, "opacity": 0.8, "mode": "any", "elements": ["O"], "view": view}
+    fig = export.figure_to_export(context, "map", values)
+    assert type(fig.data[0]).__name__ == "Scatter"  # SVG markers, not WebGL
+    inside = ((x >= view["x"][0]) & (x <= view["x"][1])).sum()
+    assert len(fig.data[0].x) == inside
+    monkeypatch.setattr(export, "MAX_VECTOR_POINTS", 10)
+    with pytest.raises(validate.InputError, match="zoom in"):
+        export.figure_to_export(context, "map", values)
+    with pytest.raises(validate.InputError):
+        export.figure_to_export(context, "wat", values)
+    with pytest.raises(validate.InputError):
+        export.export_options({"format": "gif"})
+    assert export.export_options({"format": "pdf", "width": 1000.4, "font": 20})["width"] == 1000
+
+
+# ------------------------------------------------------------------------------ page and address
+
+
+def test_page_for_garbage_links_renders_with_notices(context):
+    rendered = json.dumps(page.page_for(context, "?map=../x&el=Fe,Qq&color=nope&theme=neon").to_plotly_json(), default=str)
+    assert "Qq" in rendered and "neon" in rendered and "nope" in rendered
+    assert "small" in rendered
+
+
+def test_page_for_without_maps_explains_how_to_build(tmp_path):
+    empty = AppContext(maps_root=tmp_path, start_map=tmp_path / "none")
+    rendered = json.dumps(page.page_for(empty, "").to_plotly_json(), default=str)
+    assert "No map has been built" in rendered and "build-map" in rendered
+
+
+def test_query_for_and_map_switch(context, loaded):
+    query = page.query_for(context, {"map": "small", "elements": ["Fe", "Bad"], "theme": "dark", "view": {"x": [0, 1], "y": [2, 3]}, "focus_compound": {"row": 4}, "search_result": {"status": "placed", "formula": "LiFeO2"}})
+    state = parse_query(query)
+    assert state.elements == ("Fe",) and state.theme == "dark" and state.x_range == (0.0, 1.0)
+    assert state.compound == loaded.points["id"].iat[4] and state.search == "LiFeO2"
+    switched = parse_query(page.switched_query(query, "binaries"))
+    assert switched.map == "binaries" and switched.theme == "dark" and switched.elements == ("Fe",)
+    assert switched.x_range is None and switched.compound is None
+
+
+# ------------------------------------------------------------------------------ forged HTTP requests
+
+
+def _callback_request(app, output_fragment: str, inputs: list[dict], state: list[dict] | None = None) -> dict:
+    key = next(k for k in app.callback_map if output_fragment in k)
+    callback = app.callback_map[key]
+    outputs = [{"id": o.component_id, "property": o.component_property} for o in callback["output"]] if isinstance(callback["output"], list) else {"id": callback["output"].component_id, "property": callback["output"].component_property}
+    return {"output": key, "outputs": outputs, "inputs": inputs, "state": state or [], "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
+
+
+@pytest.fixture(scope="module")
+def client(maps_root):
+    app = create_app(map_dir=maps_root / "small", maps_root=maps_root)
+    return app, app.server.test_client()
+
+
+@pytest.mark.parametrize("elements", ["DROP TABLE", [1, 2], ["Xx"], ["Fe"] * 5000, {"$ne": 1}])
+def test_forged_element_lists_get_a_message_not_a_traceback(client, elements):
+    app, http = client
+    body = _callback_request(
+        app,
+        "highlight-count.children",
+        [{"id": ids.SELECTED_ELEMENTS, "property": "data", "value": elements}, {"id": ids.MODE, "property": "value", "value": "all"}],
+        [{"id": ids.MAP_NAME, "property": "data", "value": "small"}],
+    )
+    response = http.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    payload = json.dumps(response.get_json())
+    assert "error" in payload and "Traceback" not in payload
+
+
+@pytest.mark.parametrize("map_name", ["../../etc", None, 5, "nope"])
+def test_forged_map_names_are_refused(client, map_name):
+    app, http = client
+    body = _callback_request(
+        app,
+        "highlight-count.children",
+        [{"id": ids.SELECTED_ELEMENTS, "property": "data", "value": ["Fe"]}, {"id": ids.MODE, "property": "value", "value": "all"}],
+        [{"id": ids.MAP_NAME, "property": "data", "value": map_name}],
+    )
+    response = http.post("/_dash-update-component", json=body)
+    assert response.status_code == 200
+    assert "map" in json.dumps(response.get_json())
+
+
+def test_forged_search_and_selection_payloads(client):
+    app, http = client
+    body = _callback_request(
+        app,
+        "search-result.data",
+        [{"id": ids.SEARCH_GO, "property": "n_clicks", "value": 1}, {"id": ids.SEARCH_INPUT, "property": "n_submit", "value": None}],
+        [
+            {"id": ids.SEARCH_INPUT, "property": "value", "value": ["Fe"]},
+            {"id": ids.MAP_NAME, "property": "data", "value": "small"},
+            {"id": ids.THEME, "property": "value", "value": "light"},
+            {"id": ids.MAP_BUILT, "property": "data", "value": True},
+        ],
+    )
+    response = http.post("/_dash-update-component", json=body)
+    assert response.status_code == 200 and "must be text" in json.dumps(response.get_json())
+    body = _callback_request(
+        app,
+        "selection-rows.data",
+        [{"id": ids.LASSO_EVENT, "property": "data", "value": {"rows": list(range(-5, 5))}}, {"id": ids.SELECTION_CLEAR, "property": "n_clicks", "value": 0}],
+        [
+            {"id": ids.SELECTION_ROWS, "property": "data", "value": []},
+            {"id": ids.TABLE_COLOR, "property": "value", "value": "category"},
+            {"id": ids.MAP_NAME, "property": "data", "value": "small"},
+            {"id": ids.MAP_BUILT, "property": "data", "value": True},
+        ],
+    )
+    response = http.post("/_dash-update-component", json=body)
+    assert response.status_code == 200 and "row numbers must be between" in json.dumps(response.get_json())
+
+
+def test_the_app_serves_its_shell_and_assets(client):
+    app, http = client
+    assert http.get("/").status_code == 200
+    layout = http.get("/_dash-layout").get_json()
+    assert "url" in json.dumps(layout)
+    assert http.get("/assets/chemmap.js").status_code == 200
+    assert http.get("/assets/chemmap.css").status_code == 200
+    assert not app.config.suppress_callback_exceptions
+
+
+def test_create_app_without_any_map(tmp_path):
+    app = create_app(map_dir=tmp_path / "missing", maps_root=tmp_path)
+    assert app.server.test_client().get("/").status_code == 200
+
+
+def test_points_table_is_not_modified_by_views(loaded):
+    before = loaded.points.copy()
+    build.map_figure(loaded, color="magnetic")
+    selection.table_rows(loaded.points, np.arange(5), selection.table_columns(loaded))
+    pd.testing.assert_frame_equal(before, loaded.points)
