@@ -310,6 +310,20 @@ def ensure_default_map() -> Path:
     return target
 
 
+def command_compare(args: argparse.Namespace) -> int:
+    from data.compare import CompareSpec, format_report, parse_rows, run_compare
+
+    chosen = {k: v for k, v in {"targets": args.targets, "embeddings": args.embeddings, "models": args.models}.items() if v}
+    spec = CompareSpec(
+        dataset=args.dataset, rows=parse_rows(args.rows), n_folds=args.folds, seed=args.seed,
+        normalize=args.normalize, map_rows=args.map_rows, map_method=args.map_method, icsd=args.icsd,
+        min_substitutions=args.min_substitutions, n_jobs=args.jobs, **chosen,
+    )  # fmt: skip
+    result = run_compare(spec, args.out, embeddings_wheel=args.embeddings_wheel, svg=not args.no_svg)
+    print(format_report(result))
+    return 0
+
+
 def command_serve(args: argparse.Namespace) -> int:
     from dashboard.settings import ServerSettings
 
@@ -434,6 +448,29 @@ def build_parser() -> argparse.ArgumentParser:
     build_map.add_argument("--partition-rows", type=int, default=250_000, metavar="N", help="dask: rows per partition (default 250000)")
     build_map.add_argument("--quiet", action="store_true", help="no progress bar")
     build_map.set_defaults(handler=command_build_map)
+
+    compare = commands.add_parser(
+        "compare", help="compare Pettifor embeddings with other element embeddings",
+        description="Property prediction (k-NN, gradient-boosted trees), map separability and a learned element "
+        "ordering for Pettifor and other element embeddings; writes CSV tables, figures and summary.md into --out.",
+    )  # fmt: skip
+    compare.add_argument("--dataset", default="mp", help="built-in name, alexandria or a CSV/Parquet path (default mp)")
+    compare.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (replaced atomically)")
+    compare.add_argument("--icsd", default=None, metavar="DIR|download", help="folder with substitution.dat and substitution.dat.element_count, or 'download'; without it the two ICSD rows are left out (and the output says so)")
+    compare.add_argument("--rows", default="30000", metavar="N|all", help="fixed-seed subsample for prediction (default 30000; 'all')")
+    compare.add_argument("--map-rows", type=int, default=10000, help="map subsample size; 0 skips the maps (default 10000)")
+    compare.add_argument("--map-method", choices=("umap", "pca"), default="umap", help="projection for map separability (default umap)")
+    compare.add_argument("--targets", default=None, help="comma-separated (default band_gap,e_form,e_above_hull,magnetization)")
+    compare.add_argument("--embeddings", default=None, help="comma-separated subset (default: all but random_200)")
+    compare.add_argument("--models", default=None, help="comma-separated: knn,hgb (default both)")
+    compare.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the subsample and the folds (default 0)")
+    compare.add_argument("--normalize", action="store_true", help="unit-sphere composition vectors for every embedding")
+    compare.add_argument("--min-substitutions", type=int, default=10, help="seriation: elements with fewer are not placed")
+    compare.add_argument("--jobs", type=int, default=2, help="parallel jobs (default 2)")
+    compare.add_argument("--embeddings-wheel", type=Path, default=None, metavar="PATH", help="local elementembeddings 0.8.0 wheel (offline)")
+    compare.add_argument("--no-svg", action="store_true", help="HTML figures only")
+    compare.set_defaults(handler=command_compare)
     return parser
 
 

@@ -137,7 +137,7 @@ def test_option_conflicts_and_bad_files(toy_files, tmp_path, capsys):
 
 
 def test_help_everywhere():
-    for command in ([], ["serve"], ["elements"], ["fingerprint"]):
+    for command in ([], ["serve"], ["elements"], ["fingerprint"], ["data"], ["mine"], ["build-map"], ["compare"]):
         result = subprocess.run([sys.executable, "app.py", *command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert "usage: python app.py" in result.stdout
