@@ -400,6 +400,22 @@ def _describe_json_error(exc: Exception) -> str:
     return text[0].strip() if text else type(exc).__name__
 
 
+IJSON_INSTALL = "pip install ijson==3.6.0"
+
+
+def _require_ijson(source: str | os.PathLike[str]):
+    """The ijson module (imported here so that importing this module stays cheap), or an
+    :class:`AlexandriaError` naming the feature and the pip command."""
+    try:
+        import ijson
+    except ImportError as exc:
+        raise AlexandriaError(
+            f"loading Alexandria data (reading {source}) needs the optional package ijson, which is not "
+            f"installed ({exc}): {IJSON_INSTALL}"
+        ) from None
+    return ijson
+
+
 def parse_alexandria_file(
     path: str | os.PathLike[str],
     *,
@@ -442,12 +458,7 @@ def parse_alexandria_file(
         )
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
-    try:
-        import ijson  # imported here so that importing this module stays cheap
-    except ImportError as exc:
-        raise AlexandriaError(
-            f"reading {path} needs the package ijson, which is not installed ({exc}): pip install ijson==3.6.0"
-        ) from None
+    ijson = _require_ijson(path)
 
     total_bytes = path.stat().st_size
     if total_bytes == 0:
@@ -697,6 +708,8 @@ def load_alexandria(
     """
     directory = _alexandria_dir(cache_dir)
     source_text = os.fspath(source)
+    if _local_path(source) is None:
+        _require_ijson(source_text)  # before a download of several GB that could not be read
     path, downloaded = _resolve_source(source, directory, sha256=sha256, size=size, progress=progress)
     source_sha256 = sha256_of(path)
     if sha256 is not None and not downloaded and source_sha256 != sha256.strip().lower().removeprefix("sha256:"):

@@ -8,10 +8,10 @@ Two datasets, one row per composition (reduced formula):
   per atom and band gap.
 
 Source: the ``crabnet==2.0.8`` wheel from PyPI (sha256 pinned), fetched with pip on first
-use and cached; it is read as a zip archive, never installed. The built tables are cached as
-Parquet files with a manifest each (:mod:`data.cache`): a cached table is verified (size,
-sha256, row count, recipe version, source checksum) every time it is loaded, and a damaged
-or partial one is rebuilt, never served.
+use and cached (:mod:`data.wheels`); it is read as a zip archive, never installed. The built
+tables are cached as Parquet files with a manifest each (:mod:`data.cache`): a cached table
+is verified (size, sha256, row count, recipe version, source checksum) every time it is
+loaded, and a damaged or partial one is rebuilt, never served.
 
 How several rows of one composition (polymorphs) are merged, and why: ``data/README.md``.
 """
@@ -24,10 +24,6 @@ import logging
 import math
 import os
 import platform
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -41,10 +37,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from fingerprints.formula import FormulaError, parse_formula
-from fingerprints.io import atomic_path
 
-from . import cache
-from .download import default_cache_dir, sha256_of
+from . import cache, wheels
+from .download import default_cache_dir
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -477,60 +472,6 @@ def _sources_dir(cache_dir: Path) -> Path:
     return cache_dir / "sources"
 
 
-def _pip_download(directory: Path, *, sha256: str, timeout: float) -> Path:
-    """Run pip download into a temporary folder, check the wheel, move it to ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / CRABNET_WHEEL_NAME
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--ignore-requires-python",
-        "--only-binary=:all:", "--disable-pip-version-check", "--no-input", "--retries", "2",
-        "--timeout", "30", f"crabnet=={CRABNET_VERSION}",
-    ]  # fmt: skip
-    logger.info("downloading %s from PyPI with pip (about 35 MB)", CRABNET_WHEEL_NAME)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=".pip-download-", dir=directory) as temp:
-        try:
-            result = subprocess.run(
-                [*command, "-d", temp], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise WheelUnavailableError(
-                f"pip could not download crabnet=={CRABNET_VERSION} within {timeout:g} s (is PyPI reachable?). "
-                + _MANUAL_WHEEL_HINT
-            ) from None
-        except OSError as err:
-            raise WheelUnavailableError(
-                f"could not run pip ({sys.executable} -m pip): {err}. {_MANUAL_WHEEL_HINT}"
-            ) from None
-        if result.returncode != 0:
-            tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-6:])
-            if "No module named pip" in (result.stderr or ""):
-                reason = f"pip is not installed for {sys.executable}"
-            else:
-                reason = f"pip exited with status {result.returncode} (is PyPI reachable?)"
-            raise WheelUnavailableError(
-                f"could not download crabnet=={CRABNET_VERSION} from PyPI: {reason}.\npip said:\n{tail}\n"
-                + _MANUAL_WHEEL_HINT
-            )
-        downloaded = Path(temp) / CRABNET_WHEEL_NAME
-        if not downloaded.is_file():
-            found = sorted(p.name for p in Path(temp).iterdir())
-            raise WheelUnavailableError(
-                f"pip download of crabnet=={CRABNET_VERSION} did not produce {CRABNET_WHEEL_NAME} (got {found}). "
-                + _MANUAL_WHEEL_HINT
-            )
-        actual = sha256_of(downloaded)
-        if actual != sha256:
-            # The temporary folder (and the bad wheel in it) is deleted on the way out.
-            raise WheelChecksumError(
-                f"the {CRABNET_WHEEL_NAME} downloaded from PyPI has sha256 {actual}, expected {sha256}; "
-                "it was deleted. The package on the index differs from the pinned one."
-            )
-        os.replace(downloaded, target)
-    logger.info("downloaded %s in %.1f s (sha256 verified)", target, time.perf_counter() - started)
-    return target
-
-
 def ensure_crabnet_wheel(
     *,
     cache_dir: str | os.PathLike | None = None,
@@ -565,34 +506,15 @@ def ensure_crabnet_wheel(
     WheelUnavailableError
         ``wheel`` does not exist, or no verified wheel is cached and pip failed.
     """
-    sha256 = sha256.lower()
-    directory = _sources_dir(_resolve_dir(cache_dir))
-    cached = directory / CRABNET_WHEEL_NAME
-    if wheel is not None:
-        given = Path(wheel).expanduser()
-        if not given.is_file():
-            raise WheelUnavailableError(f"crabnet wheel {given} does not exist or is not a file")
-        actual = sha256_of(given)
-        if actual != sha256:
-            raise WheelChecksumError(
-                f"crabnet wheel {given} has sha256 {actual}, expected {sha256} "
-                f"(crabnet=={CRABNET_VERSION} from PyPI); it was not used"
-            )
-        if cached.is_file() and (cached.samefile(given) or sha256_of(cached) == sha256):
-            return cached
-        with atomic_path(cached) as temp:
-            shutil.copyfile(given, temp)
-        logger.info("copied %s into the cache as %s", given, cached)
-        return cached
-    if cached.is_file():
-        actual = sha256_of(cached)
-        if actual == sha256:
-            return cached
-        logger.warning(
-            "cached %s has sha256 %s instead of %s; deleting it and downloading again", cached, actual, sha256
-        )
-        cached.unlink(missing_ok=True)
-    return _pip_download(directory, sha256=sha256, timeout=timeout)
+    try:
+        return wheels.ensure_wheel(
+            f"crabnet=={CRABNET_VERSION}", name=CRABNET_WHEEL_NAME, sha256=sha256,
+            cache_dir=_sources_dir(_resolve_dir(cache_dir)), wheel=wheel, timeout=timeout,
+            manual_hint=_MANUAL_WHEEL_HINT, pip_options=("--ignore-requires-python",),
+        )  # fmt: skip
+    except wheels.WheelError as err:
+        error = WheelChecksumError if err.kind == wheels.CHECKSUM else WheelUnavailableError
+        raise error(str(err)) from None
 
 
 def _open_wheel(path: Path, members: Sequence[str], dataset: str) -> zipfile.ZipFile:

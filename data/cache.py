@@ -156,9 +156,6 @@ def write_table(
     directory = Path(directory)
     target = parquet_path(directory, name)
     manifest_file = manifest_path(directory, name)
-    # The old manifest goes first: from here on, a crash leaves no manifest that could
-    # vouch for a Parquet file it does not describe.
-    manifest_file.unlink(missing_ok=True)
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     data = buffer.getvalue()
@@ -167,6 +164,10 @@ def write_table(
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # The new data are safely on disk (a full disk stopped us above, with the old table
+        # and its manifest intact). The old manifest goes before the swap: from here on, a
+        # crash leaves no manifest that could vouch for a Parquet file it does not describe.
+        manifest_file.unlink(missing_ok=True)
     manifest = {
         "manifest_format": MANIFEST_FORMAT,
         "name": name,

@@ -13,6 +13,8 @@ Guarantees of :func:`fetch`:
   the server does not honour it.
 * Network failures end in :class:`OfflineError` whose message tells how to download the file
   by hand; HTTP errors name the URL and the status; 4xx answers are not retried.
+* A full disk ends in :class:`fingerprints.io.DiskFullError` naming the file; the bytes
+  already written stay in ``.part`` and are resumed from once there is room again.
 * ``file://`` URLs and plain local paths are copied with the same checks (tests, offline use).
 * Concurrent calls for the same ``dest`` (threads or processes, POSIX) are serialised by a
   lock file ``<dest>.lock`` that exists only while a download runs.
@@ -36,6 +38,8 @@ from urllib.request import url2pathname
 import requests
 import urllib3
 from tqdm import tqdm
+
+from fingerprints.io import DiskFullError, disk_full_error, is_disk_full, no_room_reason
 
 try:  # POSIX only; without it, concurrent downloads of one file are not serialised.
     import fcntl
@@ -451,6 +455,8 @@ def fetch(
         The data do not match ``size``; nothing is left at ``dest`` or in ``.part``.
     DownloadError
         Any other failure: an HTTP error status, a missing local file, an unsupported URL.
+    fingerprints.io.DiskFullError
+        The disk (or quota) is full; what was received is kept in ``.part`` for the next call.
 
     Notes
     -----
@@ -559,8 +565,10 @@ def _copy_local(
                 bar.update(len(block))
             out.flush()
             os.fsync(out.fileno())
-    except BaseException:
+    except BaseException as exc:
         _unlink(part)  # a local copy is cheap to redo: never resume it
+        if is_disk_full(exc):
+            raise disk_full_error(dest, exc) from exc
         raise
     return _check_and_place(part, dest, digest=hasher.hexdigest(), sha256=sha256, size=size, url=url)
 
@@ -759,38 +767,51 @@ def _attempt(
 
         hasher = _hash_file(part) if offset else hashlib.sha256()
         received = 0
-        with (
-            open(part, "ab" if offset else "wb") as out,
-            _progress_bar(total=total, initial=offset, desc=dest.name, enabled=progress) as bar,
-        ):
-            chunks = _iter_body(response.raw, chunk_size)
-            try:
-                while True:
-                    try:
-                        chunk = next(chunks)
-                    except StopIteration:
-                        break
-                    except _STREAM_ERRORS as exc:
-                        raise _TransientError("interrupted", _describe(exc)) from exc
-                    if not chunk:
-                        continue
-                    out.write(chunk)
-                    hasher.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-                    if size is not None and offset + received > size:
-                        out.close()
-                        _unlink(part)
-                        raise SizeMismatchError(
-                            f"size mismatch for {url}: expected {size} bytes, the server sends more",
-                            expected=size,
-                            actual=offset + received,
-                            url=url,
-                        )
-            finally:
-                if not out.closed:
-                    out.flush()
-                    os.fsync(out.fileno())
+        try:
+            with (
+                open(part, "ab" if offset else "wb") as out,
+                _progress_bar(total=total, initial=offset, desc=dest.name, enabled=progress) as bar,
+            ):
+                chunks = _iter_body(response.raw, chunk_size)
+                try:
+                    while True:
+                        try:
+                            chunk = next(chunks)
+                        except StopIteration:
+                            break
+                        except _STREAM_ERRORS as exc:
+                            raise _TransientError("interrupted", _describe(exc)) from exc
+                        if not chunk:
+                            continue
+                        out.write(chunk)
+                        hasher.update(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+                        if size is not None and offset + received > size:
+                            out.close()
+                            _unlink(part)
+                            raise SizeMismatchError(
+                                f"size mismatch for {url}: expected {size} bytes, the server sends more",
+                                expected=size,
+                                actual=offset + received,
+                                url=url,
+                            )
+                finally:
+                    if not out.closed:
+                        out.flush()
+                        os.fsync(out.fileno())
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            # What reached the disk is a prefix of the file: kept, so the next call resumes.
+            kept = part.stat().st_size if part.exists() else 0
+            raise DiskFullError(
+                part,
+                f"{no_room_reason(exc)} while downloading {url} to {part}: the {kept} bytes written so far are "
+                f"kept there and the next call resumes from them (nothing was put at {dest}); free some disk "
+                "space and try again",
+                code=exc.errno,
+            ) from exc
         if total is not None and offset + received < total:
             raise _TransientError("interrupted", f"connection closed after {offset + received} of {total} bytes")
         return hasher.hexdigest()

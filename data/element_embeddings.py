@@ -1,9 +1,9 @@
 """Element embeddings shipped in the ``elementembeddings`` package, read offline from its wheel.
 
 Source: the ``elementembeddings==0.8.0`` wheel from PyPI (sha256 pinned below), fetched
-with ``pip download --no-deps`` on first use and cached; it is read as a zip archive,
-never installed (the package's own dependencies are heavy and not needed to read its
-data files). Files read (``elementembeddings/data/element_representations/``):
+with ``pip download --no-deps`` on first use and cached (:mod:`data.wheels`); it is read as
+a zip archive, never installed (the package's own dependencies are heavy and not needed to
+read its data files). Files read (``elementembeddings/data/element_representations/``):
 
 =================  =================================  =========================================
 name               file                               what
@@ -29,13 +29,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -43,10 +37,10 @@ import pandas as pd
 
 from fingerprints.element_embeddings import ElementTable, element_table_from_frame, element_table_from_mapping
 from fingerprints.elements import SYMBOLS
-from fingerprints.io import atomic_path
 
+from . import wheels
 from .builtin import BuiltinDataError
-from .download import default_cache_dir, sha256_of
+from .download import default_cache_dir
 
 __all__ = [
     "ELEMENTEMBEDDINGS_VERSION",
@@ -61,12 +55,9 @@ __all__ = [
     "load_element_table",
     "load_element_tables",
     "load_mod_petti",
-    "pip_download_wheel",
     "read_element_table",
     "read_mod_petti",
 ]
-
-logger = logging.getLogger(__name__)
 
 ELEMENTEMBEDDINGS_VERSION = "0.8.0"
 ELEMENTEMBEDDINGS_WHEEL_NAME = f"elementembeddings-{ELEMENTEMBEDDINGS_VERSION}-py3-none-any.whl"
@@ -111,99 +102,6 @@ def default_embeddings_dir() -> Path:
     return default_cache_dir() / "embeddings"
 
 
-def pip_download_wheel(
-    requirement: str,
-    *,
-    wheel_name: str,
-    sha256: str,
-    directory: Path,
-    timeout: float = PIP_TIMEOUT,
-    manual_hint: str = "",
-    ignore_requires_python: bool = False,
-) -> Path:
-    """Download one wheel with ``pip download --no-deps``, verify its sha256, move it into ``directory``.
-
-    pip runs with the current interpreter in a subprocess, into a temporary folder inside
-    ``directory``; a wheel with another sha256 is deleted with that folder, never kept.
-
-    Parameters
-    ----------
-    requirement : str
-        ``"name==version"``.
-    wheel_name : str
-        The file pip is expected to produce.
-    sha256 : str
-        Expected checksum (lower-case hex).
-    directory : Path
-        Where the verified wheel is put (created if needed).
-    timeout : float, keyword-only
-        Seconds pip may take.
-    manual_hint : str, keyword-only
-        Appended to error messages: how to get the wheel by hand.
-
-    Returns
-    -------
-    Path
-        ``directory / wheel_name``.
-
-    Raises
-    ------
-    EmbeddingWheelUnavailableError
-        pip could not run, failed, timed out or produced no such wheel.
-    EmbeddingWheelChecksumError
-        The wheel has another sha256.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input", "--retries", "2", "--timeout", "30",
-    ]  # fmt: skip
-    if ignore_requires_python:
-        command.append("--ignore-requires-python")
-    command.append(requirement)
-    logger.info("downloading %s from PyPI with pip", wheel_name)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=".pip-download-", dir=directory) as temp:
-        try:
-            result = subprocess.run(
-                [*command, "-d", temp], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            raise EmbeddingWheelUnavailableError(
-                f"pip could not download {requirement} within {timeout:g} s (is PyPI reachable?). {manual_hint}"
-            ) from None
-        except OSError as err:
-            raise EmbeddingWheelUnavailableError(
-                f"could not run pip ({sys.executable} -m pip): {err}. {manual_hint}"
-            ) from None
-        if result.returncode != 0:
-            tail = "\n".join((result.stderr or result.stdout or "").strip().splitlines()[-6:])
-            reason = (
-                f"pip is not installed for {sys.executable}"
-                if "No module named pip" in (result.stderr or "")
-                else f"pip exited with status {result.returncode} (is PyPI reachable?)"
-            )
-            raise EmbeddingWheelUnavailableError(
-                f"could not download {requirement} from PyPI: {reason}.\npip said:\n{tail}\n{manual_hint}"
-            )
-        downloaded = Path(temp) / wheel_name
-        if not downloaded.is_file():
-            found = sorted(p.name for p in Path(temp).iterdir())
-            raise EmbeddingWheelUnavailableError(
-                f"pip download of {requirement} did not produce {wheel_name} (got {found}). {manual_hint}"
-            )
-        actual = sha256_of(downloaded)
-        if actual != sha256:
-            raise EmbeddingWheelChecksumError(
-                f"the {wheel_name} downloaded from PyPI has sha256 {actual}, expected {sha256}; it was deleted. "
-                "The package on the index differs from the pinned one."
-            )
-        target = directory / wheel_name
-        os.replace(downloaded, target)
-    logger.info("downloaded %s in %.1f s (sha256 verified)", target, time.perf_counter() - started)
-    return target
-
-
 def ensure_elementembeddings_wheel(
     *,
     cache_dir: str | os.PathLike | None = None,
@@ -229,40 +127,16 @@ def ensure_elementembeddings_wheel(
     ------
     EmbeddingWheelChecksumError, EmbeddingWheelUnavailableError
     """
-    sha256 = (sha256 or ELEMENTEMBEDDINGS_WHEEL_SHA256).lower()
-    directory = Path(cache_dir).expanduser() if cache_dir is not None else default_embeddings_dir()
-    cached = directory / ELEMENTEMBEDDINGS_WHEEL_NAME
-    if wheel is not None:
-        given = Path(wheel).expanduser()
-        if not given.is_file():
-            raise EmbeddingWheelUnavailableError(f"elementembeddings wheel {given} does not exist or is not a file")
-        actual = sha256_of(given)
-        if actual != sha256:
-            raise EmbeddingWheelChecksumError(
-                f"elementembeddings wheel {given} has sha256 {actual}, expected {sha256} "
-                f"(elementembeddings=={ELEMENTEMBEDDINGS_VERSION} from PyPI); it was not used"
-            )
-        if cached.is_file() and (cached.samefile(given) or sha256_of(cached) == sha256):
-            return cached
-        with atomic_path(cached) as temp:
-            shutil.copyfile(given, temp)
-        return cached
-    if cached.is_file():
-        actual = sha256_of(cached)
-        if actual == sha256:
-            return cached
-        logger.warning(
-            "cached %s has sha256 %s instead of %s; deleting it and downloading again", cached, actual, sha256
-        )
-        cached.unlink(missing_ok=True)
-    return pip_download_wheel(
-        f"elementembeddings=={ELEMENTEMBEDDINGS_VERSION}",
-        wheel_name=ELEMENTEMBEDDINGS_WHEEL_NAME,
-        sha256=sha256,
-        directory=directory,
-        timeout=timeout,
-        manual_hint=_MANUAL_HINT,
-    )
+    try:
+        return wheels.ensure_wheel(
+            f"elementembeddings=={ELEMENTEMBEDDINGS_VERSION}", name=ELEMENTEMBEDDINGS_WHEEL_NAME,
+            sha256=sha256 or ELEMENTEMBEDDINGS_WHEEL_SHA256,
+            cache_dir=cache_dir if cache_dir is not None else default_embeddings_dir(), wheel=wheel,
+            timeout=timeout, manual_hint=_MANUAL_HINT,
+        )  # fmt: skip
+    except wheels.WheelError as err:
+        error = EmbeddingWheelChecksumError if err.kind == wheels.CHECKSUM else EmbeddingWheelUnavailableError
+        raise error(str(err)) from None
 
 
 def _read_member(wheel: Path, filename: str) -> bytes:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fingerprints.composition import nearest_compositions
-from fingerprints.io import give_default_permissions
+from fingerprints.io import DiskFullError, disk_full_error, give_default_permissions, is_disk_full
 
 from .download import sha256_of
 
@@ -38,6 +38,7 @@ ELEMENTS_FILE = "elements.parquet"
 EMBEDDING_FILE = "embedding.json"
 PROJECTOR_FILE = "projector.pkl"
 METADATA_FILE = "metadata.json"
+SKIPPED_FILE = "skipped.csv"
 REQUIRED_POINT_COLUMNS = ("id", "formula", "x", "y")
 
 
@@ -147,25 +148,41 @@ def building_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory next to ``target``; swap it into place on success.
 
     An existing map at ``target`` is replaced only after the new one is complete; on failure
-    the temporary directory is removed and the old map stays untouched.
+    (an exception, KeyboardInterrupt, a full disk: raised as
+    :class:`fingerprints.io.DiskFullError` naming the map) the temporary directory is
+    removed and the old map stays untouched.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-    give_default_permissions(temp)
+    temp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+        give_default_permissions(temp)
         yield temp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            old.rmdir()
-            os.replace(target, old)
-            os.replace(temp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(temp, target)
+        _swap_in(temp, target)
+    except OSError as err:
+        if is_disk_full(err) and not isinstance(err, DiskFullError):
+            raise disk_full_error(target, err) from err
+        raise
     finally:
-        if temp.exists():
+        if temp is not None and temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def _swap_in(built: Path, target: Path) -> None:
+    """Rename ``built`` to ``target``, the previous ``target`` (if any) out of the way first."""
+    if not target.exists():
+        os.replace(built, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()
+    os.replace(target, old)
+    try:
+        os.replace(built, target)
+    except BaseException:
+        os.replace(old, target)  # the previous map goes back where it was
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_metadata(directory: Path, metadata: dict) -> Path:
@@ -229,7 +246,10 @@ def load_map(directory: str | os.PathLike) -> MapArtifact:
     metadata = read_metadata(directory)
     points_path = _verify_file(directory, POINTS_FILE, metadata)
     elements_path = _verify_file(directory, ELEMENTS_FILE, metadata)
-    _verify_file(directory, EMBEDDING_FILE, metadata, full_hash=False)
+    _verify_file(directory, EMBEDDING_FILE, metadata)  # small; a flipped byte would change the vectors
+    if PROJECTOR_FILE in metadata.get("files", {}):
+        # Possibly large: its size now, its sha256 when it is first used (MapArtifact.projector).
+        _verify_file(directory, PROJECTOR_FILE, metadata, full_hash=False)
     try:
         points = pd.read_parquet(points_path)
         elements = pd.read_parquet(elements_path)

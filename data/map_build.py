@@ -7,6 +7,7 @@ previous map (if any) untouched and never a half-written one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import time
@@ -34,6 +35,7 @@ from .map_artifact import (
     EMBEDDING_FILE,
     POINTS_FILE,
     PROJECTOR_FILE,
+    SKIPPED_FILE,
     building_directory,
     write_metadata,
 )
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAP_NAME = "mp-mined-corrected-umap"
 QUALITY_SAMPLE = 5000
 QUALITY_K = 15
+#: Distributions whose versions a map records.
+MAP_LIBRARIES = ("numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "pynndescent", "numba")
 
 
 def default_map_dir() -> Path:
@@ -65,8 +69,8 @@ class MapSpec:
     normalize: bool = True
 
 
-class _Steps:
-    """A progress bar over the build steps, with the time each one took."""
+class BuildSteps:
+    """A progress bar over the build steps, with the time each one took (``timings``, seconds)."""
 
     def __init__(self, names: list[str], *, progress: bool):
         self.bar = tqdm(total=len(names), desc="build-map", unit="step", disable=not progress, leave=True)
@@ -91,13 +95,11 @@ class _Steps:
         self.bar.close()
 
 
-def _dataset_fingerprint(dataset: Dataset) -> str:
+def dataset_fingerprint(dataset: Dataset) -> str:
     """sha256 of the dataset file when it is a file, else of its formulas and columns."""
     path = Path(dataset.source)
     if path.is_file():
         return sha256_of(path)
-    import hashlib
-
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, dataset.table.columns)).encode())
     digest.update(pd.util.hash_pandas_object(dataset.table["formula"], index=False).to_numpy().tobytes())
@@ -125,7 +127,9 @@ def _point_table(dataset: Dataset, usable: np.ndarray, coords: np.ndarray) -> pd
     return points
 
 
-def _element_frame(vectors: pd.DataFrame, method: str) -> pd.DataFrame:
+def element_frame(vectors: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The element map: ``element_table()`` columns, 2D ``x, y`` and the learned grid cell
+    (``grid_col, grid_row``; -1 for elements without data); ``attrs["projection"]`` holds its parameters."""
     xy = element_map(vectors, method=method)
     elements = element_table().merge(xy, on="symbol")
     cells = np.full((len(elements), 2), -1, dtype=np.int64)
@@ -136,13 +140,103 @@ def _element_frame(vectors: pd.DataFrame, method: str) -> pd.DataFrame:
     return elements
 
 
+def write_map_files(
+    folder: Path, *, elements: pd.DataFrame, embedding: PettiforEmbedding, projector, skipped: pd.DataFrame
+) -> None:
+    """Write the files every engine writes besides the points: element map, embedding, projector, skipped rows."""
+    elements.to_parquet(folder / ELEMENTS_FILE, index=False)
+    embedding.save(folder / EMBEDDING_FILE)
+    with (folder / PROJECTOR_FILE).open("wb") as handle:
+        pickle.dump(projector, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    skipped.to_csv(folder / SKIPPED_FILE, index=False)
+
+
+def finish_map(
+    folder: Path,
+    *,
+    spec: MapSpec,
+    counts,
+    embedding: PettiforEmbedding,
+    projector,
+    elements: pd.DataFrame,
+    skipped: pd.DataFrame,
+    dataset: dict,
+    rows: int,
+    quality: dict,
+    steps: BuildSteps,
+    started: float,
+    libraries: tuple[str, ...] = MAP_LIBRARIES,
+    extra: dict | None = None,
+) -> dict:
+    """Complete a map being built in ``folder`` (``points.parquet`` already written).
+
+    Writes the other files (:func:`write_map_files`), closes ``steps``, and writes
+    ``metadata.json`` last: provenance, parameters, quality, versions, timings and the
+    checksum of every file. Both build engines end here, so their metadata agree.
+
+    Parameters
+    ----------
+    folder : Path
+        The temporary build directory (see :func:`data.map_artifact.building_directory`).
+    spec : MapSpec
+    counts : SubstitutionCounts
+        The similarity source the embedding was fitted on.
+    embedding, projector :
+        The fitted ``PettiforEmbedding`` and compound projection.
+    elements, skipped : DataFrame
+        The element map and the skipped rows (``row, formula, reason, stage``).
+    dataset : dict
+        ``name``, ``source``, ``sha256`` and ``rows`` of the input.
+    rows : int
+        Points on the map.
+    quality : dict
+        ``{"compounds": ..., "elements": ...}``.
+    steps : BuildSteps
+        Closed here; its timings are recorded.
+    started : float
+        ``time.perf_counter()`` at the start of the build.
+    libraries : tuple of str, keyword-only
+        Distributions whose versions are recorded.
+    extra : dict, optional
+        Engine-specific entries added to the metadata.
+
+    Returns
+    -------
+    dict
+        The metadata written (without the file checksums).
+    """
+    write_map_files(folder, elements=elements, embedding=embedding, projector=projector, skipped=skipped)
+    metadata = {
+        "dataset": dataset,
+        "similarity": {"spec": spec.similarity, "source": counts.source, "notes": list(counts.notes)},
+        "variant": spec.variant,
+        "normalize": spec.normalize,
+        "method": spec.method,
+        "projection": projector.params_,
+        "element_projection": elements.attrs.get("projection", {}),
+        "elements_without_data": embedding.elements_without_data_,
+        "rows": int(rows),
+        "skipped_rows": len(skipped),
+        "quality": quality,
+        **(extra or {}),
+        "versions": library_versions(libraries),
+        "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": None,
+        "step_seconds": steps.timings,
+    }
+    steps.close()
+    metadata["build_seconds"] = round(time.perf_counter() - started, 2)
+    write_metadata(folder, metadata)
+    return metadata
+
+
 def build_map(spec: MapSpec, out: str | Path, *, progress: bool = True, cache_dir: Path | None = None) -> Path:
     """Build the map described by ``spec`` into the directory ``out`` (atomically).
 
     Returns the directory. Rows whose formula fails to parse, or whose elements all lack
     similarity data, are left out of the map and listed in ``skipped.csv`` with the reason.
     """
-    steps = _Steps(
+    steps = BuildSteps(
         ["load dataset", "similarity", "fingerprints", "compound map", "element map", "quality", "write"],
         progress=progress,
     )
@@ -184,7 +278,7 @@ def build_map(spec: MapSpec, out: str | Path, *, progress: bool = True, cache_di
         coords, projector = compound_map(fingerprints[usable], method=spec.method, fit_sample=spec.fit_sample, **spec.params)
 
         steps.start("element map")
-        elements = _element_frame(embedding.element_vectors_, spec.element_method)
+        elements = element_frame(embedding.element_vectors_, spec.element_method)
 
         steps.start("quality")
         quality = {
@@ -194,45 +288,29 @@ def build_map(spec: MapSpec, out: str | Path, *, progress: bool = True, cache_di
                 "k": QUALITY_K,
                 "sample": min(QUALITY_SAMPLE, int(usable.sum())),
             },
-            "elements": _element_quality(embedding, elements),
+            "elements": element_quality(embedding, elements),
         }
 
         steps.start("write")
         points = _point_table(dataset, usable, coords)
         with building_directory(out) as folder:
             points.to_parquet(folder / POINTS_FILE, index=False)
-            elements.to_parquet(folder / ELEMENTS_FILE, index=False)
-            embedding.save(folder / EMBEDDING_FILE)
-            with (folder / PROJECTOR_FILE).open("wb") as handle:
-                pickle.dump(projector, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            skipped.to_csv(folder / "skipped.csv", index=False)
-            metadata = {
-                "dataset": {"name": dataset.name, "source": dataset.source, "sha256": _dataset_fingerprint(dataset), "rows": len(dataset.table)},
-                "similarity": {"spec": spec.similarity, "source": counts.source, "notes": list(counts.notes)},
-                "variant": spec.variant,
-                "normalize": spec.normalize,
-                "method": spec.method,
-                "projection": projector.params_,
-                "element_projection": elements.attrs.get("projection", {}),
-                "elements_without_data": embedding.elements_without_data_,
-                "rows": len(points),
-                "skipped_rows": len(skipped),
-                "quality": quality,
-                "versions": library_versions(("numpy", "scipy", "pandas", "scikit-learn", "umap-learn", "pynndescent", "numba")),
-                "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "build_seconds": None,
-                "step_seconds": steps.timings,
-            }
-            steps.close()
-            metadata["build_seconds"] = round(time.perf_counter() - started, 2)
-            write_metadata(folder, metadata)
+            finish_map(
+                folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
+                skipped=skipped, rows=len(points), quality=quality, steps=steps, started=started,
+                dataset={
+                    "name": dataset.name, "source": dataset.source, "sha256": dataset_fingerprint(dataset),
+                    "rows": len(dataset.table),
+                },
+            )  # fmt: skip
     finally:
         steps.close()
     log.info("map written to %s (%d points, %d skipped) in %.1f s", out, len(points), len(skipped), time.perf_counter() - started)
     return Path(out)
 
 
-def _element_quality(embedding: PettiforEmbedding, elements: pd.DataFrame) -> dict:
+def element_quality(embedding: PettiforEmbedding, elements: pd.DataFrame) -> dict:
+    """Quality of the element map: trustworthiness (5 neighbours) and group/block agreement."""
     has_data = elements["has_data"].to_numpy()
     vectors = embedding.element_vectors_.to_numpy()[has_data]
     xy = elements.loc[has_data, ["x", "y"]].to_numpy()

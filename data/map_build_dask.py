@@ -58,7 +58,6 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import pickle
 import re
 import time
 import warnings
@@ -66,7 +65,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -77,26 +75,21 @@ from tqdm.auto import tqdm
 
 from fingerprints.estimator import PettiforEmbedding
 from fingerprints.map_quality import knn_preservation, trustworthiness_score
-from fingerprints.projection import COMPOUND_METHODS, ELEMENT_METHODS, library_versions, make_projector
+from fingerprints.projection import COMPOUND_METHODS, ELEMENT_METHODS, make_projector
 
 from .builtin import BUILTIN_DATASETS
 from .download import sha256_of
-from .map_artifact import (
-    ELEMENTS_FILE,
-    EMBEDDING_FILE,
-    POINTS_FILE,
-    PROJECTOR_FILE,
-    building_directory,
-    write_metadata,
-)
+from .map_artifact import POINTS_FILE, building_directory
 from .map_build import (
+    MAP_LIBRARIES,
     QUALITY_K,
     QUALITY_SAMPLE,
+    BuildSteps,
     MapSpec,
-    _dataset_fingerprint,
-    _element_frame,
-    _element_quality,
-    _Steps,
+    dataset_fingerprint,
+    element_frame,
+    element_quality,
+    finish_map,
 )
 from .sources import load_dataset, resolve_similarity
 from .user_dataset import (
@@ -117,6 +110,7 @@ __all__ = [
     "DEFAULT_FIT_SAMPLE",
     "DEFAULT_PARTITION_ROWS",
     "MINED_SELF_MAX_ROWS",
+    "DaskUnavailableError",
     "build_map_dask",
 ]
 
@@ -136,6 +130,24 @@ RESERVED_POINT_COLUMNS = ("id", "formula", "x", "y")
 WORKER_MEMORY_SHARE = 0.6
 #: Partitions in flight per worker: enough to keep workers busy, few enough to bound memory.
 IN_FLIGHT_PER_WORKER = 2
+#: How to install the optional packages this engine needs (the pins of requirements.txt).
+DASK_INSTALL = "pip install dask==2026.8.0 distributed==2026.8.0"
+
+
+class DaskUnavailableError(ImportError):
+    """dask.distributed is not installed; the message names the feature and the pip command."""
+
+
+def require_distributed():
+    """The ``distributed`` module, or :class:`DaskUnavailableError` saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise DaskUnavailableError(
+            f"build-map --engine dask needs the optional packages dask and distributed, which are not installed "
+            f"({exc}): {DASK_INSTALL}; or build with --engine local (one process, no extra package)"
+        ) from None
+    return distributed
 
 
 # --------------------------------------------------------------------------- column rules
@@ -485,7 +497,7 @@ class _TableSource(_Source):
             yield _Partition(index, start, pa.Table.from_pandas(part, preserve_index=False))
 
     def sha256(self) -> str:
-        return _dataset_fingerprint(self.dataset)
+        return dataset_fingerprint(self.dataset)
 
 
 class _ParquetSource(_Source):
@@ -704,10 +716,10 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None):
     single-threaded worker processes (default: one per core), no public dashboard, and
     memory limits that leave room for the driver. Everything opened here is closed on exit.
     """
-    from distributed import Client, LocalCluster
+    distributed = require_distributed()
 
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        client = distributed.Client(scheduler, timeout="30s")
         try:
             yield client
         finally:
@@ -719,7 +731,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None):
     if workers < 1:
         raise ValueError(f"n_workers must be at least 1, got {n_workers}")
     memory_limit = max(1 << 30, int(psutil.virtual_memory().total * WORKER_MEMORY_SHARE / workers))
-    cluster = LocalCluster(
+    cluster = distributed.LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
@@ -731,7 +743,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None):
         env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
     )
     try:
-        client = Client(cluster)
+        client = distributed.Client(cluster)
         try:
             yield client
         finally:
@@ -849,7 +861,10 @@ def build_map_dask(
     ------
     ValueError, UserDatasetError, FileNotFoundError
         Bad options, unreadable input, no usable row; nothing is left at ``out`` then.
+    DaskUnavailableError
+        dask or distributed is not installed (checked before any work).
     """
+    require_distributed()  # before any work: the last steps need it
     if partition_rows < 1:
         raise ValueError(f"partition_rows must be at least 1, got {partition_rows}")
     if duplicates not in ("first", "keep"):
@@ -863,7 +878,7 @@ def build_map_dask(
     if sample_size is not None and sample_size < probe._min_samples:
         raise ValueError(f"fit_sample must be at least {probe._min_samples}, got {sample_size}")
 
-    steps = _Steps(
+    steps = BuildSteps(
         ["open dataset", "similarity", "cluster", "scan", "fit sample", "fit projection", "element map", "map and write", "quality"],
         progress=progress,
     )
@@ -954,7 +969,7 @@ def build_map_dask(
             fitted_offsets = np.concatenate([[0], np.cumsum([c.size for c in chosen_local])])
 
             steps.start("element map")
-            elements = _element_frame(embedding.element_vectors_, spec.element_method)
+            elements = element_frame(embedding.element_vectors_, spec.element_method)
 
             steps.start("map and write")
             quality_rows = _sorted_sample(n_usable, QUALITY_SAMPLE, QUALITY_SEED)
@@ -989,51 +1004,32 @@ def build_map_dask(
                 steps.start("quality")
                 quality = _quality(np.concatenate(quality_fp), np.concatenate(quality_xy), embedding, elements)
                 skipped = _skipped_table(source, scan, usable, found_formulas, embedding)
-                elements.to_parquet(folder / ELEMENTS_FILE, index=False)
-                embedding.save(folder / EMBEDDING_FILE)
-                with (folder / PROJECTOR_FILE).open("wb") as handle:
-                    pickle.dump(projector, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                skipped.to_csv(folder / "skipped.csv", index=False)
                 warnings_list = list(source.notes) + [
                     f"column {column!r}: {n} value(s) that are not finite numbers set to NaN" for column, n in nan_cells.items()
                 ]
-                metadata = {
-                    "dataset": {
+                finish_map(
+                    folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
+                    skipped=skipped, rows=n_points, quality=quality, steps=steps, started=started,
+                    dataset={
                         "name": source.name,
                         "source": source.description,
                         "sha256": source.sha256(),
                         "rows": int(usable.n_input + (0 if source.bad_lines is None else len(source.bad_lines))),
                     },
-                    "similarity": {"spec": spec.similarity, "source": counts.source, "notes": list(counts.notes)},
-                    "variant": spec.variant,
-                    "normalize": spec.normalize,
-                    "method": spec.method,
-                    "projection": projector.params_,
-                    "element_projection": elements.attrs.get("projection", {}),
-                    "elements_without_data": embedding.elements_without_data_,
-                    "rows": n_points,
-                    "skipped_rows": len(skipped),
-                    "warnings": warnings_list,
-                    "quality": quality,
-                    "engine": {
-                        "name": "dask",
-                        "scheduler": scheduler or "LocalCluster (127.0.0.1)",
-                        "n_workers": n_active,
-                        "partitions": n_partitions,
-                        "partition_rows": int(partition_rows),
-                        "fit_sample": {"requested": sample_size, "used": int(chosen.size), "seed": FIT_SAMPLE_SEED},
-                        "duplicates": duplicates,
+                    libraries=(*MAP_LIBRARIES, "pyarrow", "dask", "distributed"),
+                    extra={
+                        "warnings": warnings_list,
+                        "engine": {
+                            "name": "dask",
+                            "scheduler": scheduler or "LocalCluster (127.0.0.1)",
+                            "n_workers": n_active,
+                            "partitions": n_partitions,
+                            "partition_rows": int(partition_rows),
+                            "fit_sample": {"requested": sample_size, "used": int(chosen.size), "seed": FIT_SAMPLE_SEED},
+                            "duplicates": duplicates,
+                        },
                     },
-                    "versions": library_versions(
-                        ("numpy", "scipy", "pandas", "pyarrow", "scikit-learn", "umap-learn", "pynndescent", "numba", "dask", "distributed")
-                    ),
-                    "built": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "build_seconds": None,
-                    "step_seconds": steps.timings,
-                }
-                steps.close()
-                metadata["build_seconds"] = round(time.perf_counter() - started, 2)
-                write_metadata(folder, metadata)
+                )
     finally:
         steps.close()
     log.info("map written to %s (%d points, %d skipped) in %.1f s", out, n_points, len(skipped), time.perf_counter() - started)
@@ -1130,5 +1126,5 @@ def _quality(fingerprints: np.ndarray, xy: np.ndarray, embedding: PettiforEmbedd
             "k": k,
             "sample": n,
         },
-        "elements": _element_quality(embedding, elements),
+        "elements": element_quality(embedding, elements),
     }

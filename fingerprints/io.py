@@ -2,12 +2,14 @@
 
 Every file the project writes goes through :func:`atomic_path`: the content is written to a
 temporary file in the same directory and renamed over the target only when complete, so a
-crash or a full disk never leaves a half-written file under the real name.
+crash or a full disk never leaves a half-written file under the real name. A full disk (or
+an exceeded quota) is reported as :class:`DiskFullError`, naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,6 +25,61 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
+#: errno values meaning the device has no room left for the data, and how to say so.
+_NO_ROOM = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the file system",
+}
+
+
+class DiskFullError(OSError):
+    """No room was left on the device (disk full, quota exceeded) while writing ``path``.
+
+    The message alone is its text (no ``[Errno N]`` prefix); ``errno`` is the original one.
+
+    Attributes
+    ----------
+    path : Path
+        The file (or map directory) that was being written.
+    """
+
+    def __init__(self, path: str | os.PathLike, message: str, *, code: int = errno.ENOSPC) -> None:
+        super().__init__(code, message)
+        self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    def __reduce__(self):
+        return (_rebuild_disk_full, (str(self.path), str(self.strerror), self.errno))
+
+
+def _rebuild_disk_full(path: str, message: str, code: int) -> DiskFullError:
+    return DiskFullError(path, message, code=code)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True when ``error`` says the device has no room left (ENOSPC, EDQUOT, EFBIG)."""
+    return isinstance(error, OSError) and error.errno in _NO_ROOM
+
+
+def no_room_reason(error: OSError) -> str:
+    """Plain words for a disk-full ``error``: "no space left on device", ..."""
+    return _NO_ROOM.get(error.errno, str(error.strerror or error))
+
+
+def disk_full_error(target: str | os.PathLike, error: OSError) -> DiskFullError:
+    """The :class:`DiskFullError` for a write of ``target`` that failed with ``error``, after
+    the partial data were removed (the target itself was never touched)."""
+    return DiskFullError(
+        target,
+        f"{no_room_reason(error)} while writing {target}: it was not written (an earlier version, if any, is "
+        "unchanged and no temporary file is left); free some disk space and try again",
+        code=error.errno,
+    )
+
+
 def give_default_permissions(path: Path) -> None:
     """mkstemp/mkdtemp create owner-only entries; give them what a plain open()/mkdir would."""
     os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_UMASK)
@@ -30,18 +87,29 @@ def give_default_permissions(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it onto ``target`` on success."""
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    On any failure (an exception, KeyboardInterrupt) the temporary file is removed and
+    ``target`` is left as it was; a full disk is raised as :class:`DiskFullError` naming
+    ``target``.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temp = Path(temp_name)
+    temp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(handle)
+        temp = Path(temp_name)
         yield temp
         give_default_permissions(temp)
         os.replace(temp, target)
+    except OSError as err:
+        if is_disk_full(err) and not isinstance(err, DiskFullError):
+            raise disk_full_error(target, err) from err
+        raise
     finally:
-        temp.unlink(missing_ok=True)
+        if temp is not None:
+            temp.unlink(missing_ok=True)
 
 
 def atomic_write(target: str | os.PathLike, content: str | bytes) -> Path:

