@@ -15,7 +15,8 @@ from dashboard.components import ids
 from dashboard.components.about import about_modal
 from dashboard.components.common import card, export_modal, help_icon, labelled
 from dashboard.maps import LoadedMap, MapEntry
-from dashboard.state import ViewState
+from dashboard.settings import upload_limit_bytes
+from dashboard.state import ViewState, to_query
 from fingerprints.elements import SYMBOLS, element_table
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -42,6 +43,12 @@ def shell() -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.URL_QUERY),
             dcc.Store(id=ids.URL_PUSHED),
+            # The compare view's address and its maps' selections live here, outside the page,
+            # so that the browser-side callbacks writing them only name ids that always exist.
+            dcc.Store(id=ids.COMPARE_QUERY),
+            dcc.Store(id=ids.COMPARE_EVENT_LEFT),
+            dcc.Store(id=ids.COMPARE_EVENT_RIGHT),
+            html.Span(id=ids.COMPARE_ADDRESS, hidden=True),
             html.Div(html.Div("Loading the map…", className="page-loading"), id=ids.PAGE),
         ],
         id="app-shell",
@@ -58,7 +65,7 @@ def _header(state: ViewState, entries: list[MapEntry], loaded: LoadedMap | None)
     )
     return html.Header(
         [
-            html.Div([html.H1("ChemMap"), html.Span(subtitle, className="subtitle")], className="brand"),
+            html.Div([html.H1("ChemMap"), nav_tabs("explorer", compare_href=view_href(state, "compare")), html.Span(subtitle, className="subtitle")], className="brand"),
             html.Div(
                 [
                     labelled(
@@ -188,7 +195,7 @@ def _map_card(state: ViewState, loaded: LoadedMap, search_message) -> html.Secti
                 children=html.Div(["Overlay your compounds: ", html.A("choose a CSV or Parquet file")]),
                 className="upload",
                 multiple=False,
-                max_size=20 * 1024 * 1024,
+                max_size=upload_limit_bytes(),
             ),
             help_icon("A file with a 'formula' column and any property columns. Each valid formula is placed on this map (diamonds); skipped rows are listed with the reason."),
             html.Button("Remove overlay", id=ids.UPLOAD_CLEAR, className="button button-small", n_clicks=0),
@@ -319,7 +326,7 @@ def empty_page(message: str, *, entries: list[MapEntry], detail: str | None = No
             dcc.Store(id=ids.MAP_NAME, data=None),
             html.Header(
                 [
-                    html.Div([html.H1("ChemMap"), html.Span("No map to show", className="subtitle")], className="brand"),
+                    html.Div([html.H1("ChemMap"), nav_tabs("explorer", compare_href="?view=compare"), html.Span("No map to show", className="subtitle")], className="brand"),
                     html.Div(
                         labelled("Map", dcc.Dropdown(id=ids.MAP_SELECT, options=[{"label": e.label, "value": e.name} for e in entries], value=None, clearable=False, className="map-select"))
                         if entries
@@ -346,4 +353,264 @@ def empty_page(message: str, *, entries: list[MapEntry], detail: str | None = No
         ],
         id=ids.ROOT,
         className="page theme-light",
+    )
+
+
+# ----------------------------------------------------------------------------- views and navigation
+
+
+def view_href(state: ViewState, view: str) -> str:
+    """A link to ``view`` that keeps every other field of ``state`` (both views' settings)."""
+    from dataclasses import replace
+
+    return to_query(replace(state, view=view)) or "./"
+
+
+def nav_tabs(active: str, *, explorer_href: str | None = None, compare_href: str | None = None) -> html.Nav:
+    """The two views as tabs: the active one is a label, the other a link (kept up to date by a callback)."""
+
+    def tab(label: str, view: str, href: str | None, link_id: str):
+        if view == active:
+            return html.Span(label, className="nav-tab active", **{"aria-current": "page"})
+        return dcc.Link(label, href=href or "./", id=link_id, className="nav-tab", refresh=False)
+
+    return html.Nav(
+        [
+            tab("Explorer", "explorer", explorer_href, ids.NAV_EXPLORER),
+            tab("Compare embeddings", "compare", compare_href, ids.NAV_COMPARE),
+        ],
+        className="nav-tabs",
+        **{"aria-label": "Views"},
+    )
+
+
+def _compare_header(state: ViewState, subtitle: str) -> html.Header:
+    return html.Header(
+        [
+            html.Div(
+                [html.H1("ChemMap"), nav_tabs("compare", explorer_href=view_href(state, "explorer")), html.Span(subtitle, className="subtitle")],
+                className="brand",
+            ),
+            html.Div(
+                [
+                    labelled(
+                        "Theme",
+                        dcc.RadioItems(id=ids.COMPARE_THEME, options=[{"label": " Light", "value": "light"}, {"label": " Dark", "value": "dark"}], value=state.theme, inline=True, className="radio"),
+                    ),
+                    html.Div(
+                        [dcc.Clipboard(id=ids.COMPARE_SHARE, target_id=ids.COMPARE_ADDRESS, className="share-button", title="Copy a link to this view"), html.Span("Copy link", className="share-label")],
+                        className="share",
+                        title="The address bar always holds this view: copy it to share exactly what you see.",
+                    ),
+                ],
+                className="header-tools",
+            ),
+        ],
+        className="header",
+    )
+
+
+def _compare_stores(state: ViewState) -> list:
+    return [
+        dcc.Store(id=ids.COMPARE_BASE, data=state.to_dict()),
+        dcc.Store(id=ids.COMPARE_SELECTION, data=[]),
+    ]
+
+
+def _compare_study_card(explanation: list[str], source: str) -> html.Section:
+    children = [dcc.Markdown(paragraph, className="compare-text") for paragraph in explanation]
+    children.append(dcc.Markdown(source, className="compare-text compare-source"))
+    return card(
+        "What was compared, and how",
+        children,
+        help="Every embedding gives each element a vector; a compound is the fraction-weighted sum of its elements' vectors, the same rule for all, so only the element vectors differ.",
+        class_name="card-compare-study",
+    )
+
+
+def _compare_mae_card(state: ViewState, model_options: list[dict], headline: list[str]) -> html.Section:
+    export = html.Div(
+        [
+            dcc.RadioItems(id=ids.COMPARE_EXPORT_FORMAT, options=[{"label": " SVG", "value": "svg"}, {"label": " PNG", "value": "png"}, {"label": " PDF", "value": "pdf"}], value="svg", inline=True, className="radio"),
+            html.Button("Export", id=ids.COMPARE_EXPORT_GO, className="button button-small", n_clicks=0, title="Download this figure (rebuilt on the server in the current theme)"),
+            dcc.Download(id=ids.COMPARE_EXPORT_DOWNLOAD),
+        ],
+        className="compare-export",
+    )
+    return card(
+        "Property prediction: MAE per target and embedding",
+        [
+            html.Div(
+                [
+                    labelled(
+                        "Model",
+                        dcc.RadioItems(id=ids.COMPARE_MODEL, options=model_options, value=state.compare_model or "all", inline=True, className="radio"),
+                        help="k-NN: the 10 nearest neighbours on standardised features. HGB: histogram gradient-boosted trees. Both see the same features, rows and folds.",
+                    ),
+                    export,
+                ],
+                className="controls compare-mae-controls",
+            ),
+            dcc.Loading(html.Div(id=ids.COMPARE_EXPORT_MESSAGE, className="message"), type="dot"),
+            html.Div(id=ids.COMPARE_MAE_MESSAGE, className="message", role="status"),
+            dcc.Graph(id=ids.COMPARE_MAE_GRAPH, config=GRAPH_CONFIG, className="compare-mae-graph"),
+            *(
+                [html.H3("Best Pettifor embedding against the best other one"), dcc.Markdown("\n".join(headline), className="compare-text compare-headline")]
+                if headline
+                else []
+            ),
+        ],
+        subtitle="Lower is better. Bars: mean absolute error over the folds; error bars: its standard deviation over the folds; ★ and outline: the best embedding for that target and model.",
+        help="Click a legend entry to hide an embedding; double-click to show it alone.",
+        class_name="card-compare-mae",
+    )
+
+
+def _compare_grid(grid_id: str, rows: list[dict], columns: list[dict]):
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions={
+            "domLayout": "autoHeight",
+            "animateRows": True,
+            "tooltipShowDelay": 300,
+            "rowClassRules": {"compare-pettifor-row": "params.data.family === 'Pettifor'"},
+        },
+        columnSize="responsiveSizeToFit",
+        className="compare-grid",
+    )
+
+
+def _compare_table_card(rows: list[dict], columns: list[dict], maps_columns: list[dict], note: str) -> html.Section:
+    return card(
+        "All the numbers",
+        [
+            _compare_grid(ids.COMPARE_TABLE, rows, columns),
+            html.H3("Maps and element order"),
+            _compare_grid(ids.COMPARE_MAPS_TABLE, rows, maps_columns),
+            dcc.Markdown(note, className="compare-text compare-table-note"),
+        ],
+        subtitle="MAE ± standard deviation over the folds for every target, model and embedding; ★ (bold) = best per target and model; shaded rows: the Pettifor embeddings. Click a header to sort.",
+        help="Map separability: skill of predicting the property from the 2D map position alone (1 − MAE / MAE of the training median; 0 = the map says nothing). Seriation: Spearman correlation of the learned 1D element order with the modified Pettifor scale.",
+        class_name="card-compare-table",
+    )
+
+
+def _compare_maps_card(state: ViewState, map_options: list[dict], color_options: list[dict], problem: str | None, n_map: int) -> html.Section:
+    # Without maps the controls stay (disabled): every callback of the view keeps all its ids.
+    number = {"type": "number", "debounce": True, "className": "input input-number", "disabled": bool(problem)}
+    dropdown = {"options": map_options, "clearable": False, "searchable": False, "className": "dropdown compare-embedding", "disabled": bool(problem)}
+    return card(
+        "The same compounds under two embeddings",
+        [
+            html.Div(
+                [
+                    labelled("Left map", dcc.Dropdown(id=ids.COMPARE_LEFT, value=state.compare_left, **dropdown)),
+                    labelled("Right map", dcc.Dropdown(id=ids.COMPARE_RIGHT, value=state.compare_right, **dropdown)),
+                    labelled("Colour both by", dcc.Dropdown(id=ids.COMPARE_COLOR, options=color_options, value=state.compare_color, clearable=False, className="dropdown", disabled=bool(problem))),
+                    labelled("Min", dcc.Input(id=ids.COMPARE_CMIN, value=state.compare_cmin, placeholder="auto", **number), help="Colour range of both maps: values beyond it get the end colours (energy above hull is capped at 0.5 eV/atom by default, like the main map). Leave empty for automatic."),
+                    labelled("Max", dcc.Input(id=ids.COMPARE_CMAX, value=state.compare_cmax, placeholder="auto", **number)),
+                ],
+                className="controls",
+            ),
+            html.Div(html.Span(problem, className="error") if problem else None, id=ids.COMPARE_MAP_MESSAGE, className="message", role="status"),
+            html.Div(
+                [
+                    dcc.Graph(id=ids.COMPARE_MAP_LEFT, config=MAP_CONFIG, className="compare-map-graph"),
+                    dcc.Graph(id=ids.COMPARE_MAP_RIGHT, config=MAP_CONFIG, className="compare-map-graph"),
+                ],
+                className="compare-maps",
+            ),
+            html.Div(
+                [
+                    html.Span("No compounds selected: drag a box on either map.", id=ids.COMPARE_SELECTION_COUNT, className="selection-count", role="status"),
+                    html.Button("Clear selection", id=ids.COMPARE_CLEAR, className="button", n_clicks=0, disabled=bool(problem)),
+                ],
+                className="controls",
+            ),
+            html.P(
+                "Drag a box on either map (or pick the lasso in the map's toolbar): the same compounds light up on both maps and the others fade. "
+                "Scroll to zoom · double-click to zoom out · hover a dot for its formula and properties.",
+                className="hint",
+            ),
+        ],
+        subtitle=(
+            f"{n_map:,} compounds, each placed in 2D from its composition features under one embedding. "
+            "Compounds close on one map and scattered on the other show where the embeddings disagree."
+        ),
+        help="The maps are those of the separability study: the same compounds in the same order for every embedding, so a selection means the same compounds on both.",
+        class_name="card-compare-maps",
+    )
+
+
+def compare_page(
+    state: ViewState,
+    *,
+    subtitle: str,
+    explanation: list[str],
+    headline: list[str],
+    source: str,
+    table_rows: list[dict],
+    table_columns: list[dict],
+    maps_table_columns: list[dict],
+    table_note: str,
+    model_options: list[dict],
+    map_options: list[dict],
+    color_options: list[dict],
+    map_problem: str | None,
+    n_map: int,
+) -> html.Div:
+    """The "Compare embeddings" view; every text and table row is computed by the caller (plain data)."""
+    return html.Div(
+        [
+            *_compare_stores(state),
+            _compare_header(state, subtitle),
+            _notices(state.notices),
+            html.Main(
+                [
+                    html.Div([_compare_study_card(explanation, source), _compare_mae_card(state, model_options, headline)], className="compare-top"),
+                    _compare_table_card(table_rows, table_columns, maps_table_columns, table_note),
+                    _compare_maps_card(state, map_options, color_options, map_problem, n_map),
+                ],
+                className="main compare-main",
+            ),
+        ],
+        id=ids.ROOT,
+        className=f"page theme-{state.theme}",
+    )
+
+
+def compare_error_page(state: ViewState, *, problem: str, command: str, directory: str) -> html.Div:
+    """The Compare view when its results cannot be read: which file, what is wrong, how to make it.
+
+    Static on purpose (no control, no store): no callback of the view can fire with half its ids.
+    """
+    return html.Div(
+        [
+            html.Header(
+                html.Div(
+                    [html.H1("ChemMap"), nav_tabs("compare", explorer_href=view_href(state, "explorer")), html.Span("Comparison results unavailable", className="subtitle")],
+                    className="brand",
+                ),
+                className="header",
+            ),
+            _notices(state.notices),
+            html.Main(
+                html.Section(
+                    [
+                        html.H2("The comparison results cannot be shown"),
+                        html.P(problem, className="error compare-problem"),
+                        html.P(["Results folder: ", html.Code(directory), " (set CHEMMAP_COMPARE_DIR to use another one)."]),
+                        html.P("Produce the results (about 12 minutes on two cores) with:"),
+                        html.Pre(command),
+                    ],
+                    className="card empty-card",
+                ),
+                className="main main-empty",
+            ),
+        ],
+        id=ids.ROOT,
+        className=f"page theme-{state.theme}",
     )

@@ -2,6 +2,11 @@
 
 ``?map=mp&color=band_gap&el=Fe,O&mode=all&q=LiFePO4&x=1.5,8&y=-2,4&layout=grid&theme=dark``
 
+The "Compare embeddings" view adds ``view=compare`` and its own fields:
+``left=pettifor-mined&right=magpie&ccolor=band_gap&ccmin=0&ccmax=3&model=knn`` (the two maps'
+embeddings, their shared colouring and colour range, and the model of the MAE figure). Both
+views keep the other view's fields, so switching back and forth loses nothing.
+
 :func:`parse_query` never fails: anything it cannot use (unknown keys, bad values, values
 that are too long) falls back to the default and produces a notice for the page.
 :func:`reconcile` then checks the map-dependent parts (colour column, compound id) against the
@@ -21,12 +26,16 @@ LAYOUTS = ("grid", "learned", "standard")
 MODES = ("all", "any", "only")
 THEMES = ("light", "dark")
 ORDERS = ("learned", "z")
+VIEWS = ("explorer", "compare")
 #: Built-in periodic-table colourings; ``count``, ``selection`` and ``mean:<column>`` too.
 TABLE_COLORINGS = ("category", "block", "group", "period", "count", "selection")
 MAX_QUERY_LENGTH = 4000
 MAX_SEARCH_LENGTH = 200
 MAX_ELEMENTS = 98
 SIZE_RANGE = (1.0, 20.0)
+#: Largest magnitude of a colour bound or an axis limit: the callbacks refuse larger ones
+#: (``validate.axis_range``), so a link must not carry them into the page.
+MAX_MAGNITUDE = 1e12
 OPACITY_RANGE = (0.05, 1.0)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,119}$")
 _COLUMN = re.compile(r"^[^\x00-\x1f]{1,120}$")
@@ -53,6 +62,13 @@ class ViewState:
     focus: str | None = None
     order: str = "learned"
     compound: str | None = None
+    view: str = "explorer"
+    compare_left: str | None = None
+    compare_right: str | None = None
+    compare_color: str | None = None
+    compare_cmin: float | None = None
+    compare_cmax: float | None = None
+    compare_model: str | None = None
     notices: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict:
@@ -83,8 +99,20 @@ _KEYS = {
     "focus": "focus",
     "order": "order",
     "c": "compound",
+    "view": "view",
+    "left": "compare_left",
+    "right": "compare_right",
+    "ccolor": "compare_color",
+    "ccmin": "compare_cmin",
+    "ccmax": "compare_cmax",
+    "model": "compare_model",
 }
 _FIELD_TO_KEY = {v: k for k, v in _KEYS.items()}
+
+
+def _without_surrogates(text: str) -> str:
+    """``text`` with lone surrogates replaced by ``?`` (they cannot be encoded in UTF-8)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _shown(value: str, limit: int = 40) -> str:
@@ -104,7 +132,7 @@ def _range(text: str) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
         raise ValueError("expected two numbers separated by a comma")
-    low, high = (_number(p) for p in parts)
+    low, high = (_number(p, -MAX_MAGNITUDE, MAX_MAGNITUDE) for p in parts)
     if not low < high:
         raise ValueError("the first number must be smaller than the second")
     return (low, high)
@@ -135,7 +163,7 @@ def _parse_value(name: str, text: str, notices: list[str]):
         if not _NAME.match(text):
             raise ValueError("not a map name")
         return text
-    if name in ("color",):
+    if name in ("color", "compare_color"):
         if not _COLUMN.match(text):
             raise ValueError("not a column name")
         return text
@@ -143,8 +171,14 @@ def _parse_value(name: str, text: str, notices: list[str]):
         if text in TABLE_COLORINGS or (text.startswith("mean:") and _COLUMN.match(text[5:] or "\x00")):
             return text
         raise ValueError(f"expected one of {', '.join(TABLE_COLORINGS)} or mean:<column>")
-    if name in ("cmin", "cmax"):
-        return _number(text)
+    if name in ("cmin", "cmax", "compare_cmin", "compare_cmax"):
+        return _number(text, -MAX_MAGNITUDE, MAX_MAGNITUDE)
+    if name == "view":
+        return _choice(text, VIEWS)
+    if name in ("compare_left", "compare_right", "compare_model"):
+        if not _NAME.match(text):
+            raise ValueError("not a name")
+        return text
     if name == "size":
         return _number(text, *SIZE_RANGE)
     if name == "opacity":
@@ -192,6 +226,8 @@ def parse_query(search: object) -> ViewState:
     text = search[1:] if search.startswith("?") else search
     if len(text) > MAX_QUERY_LENGTH:
         return replace(DEFAULT, notices=(f"the link's parameters are longer than {MAX_QUERY_LENGTH} characters; showing the default view",))
+    if _without_surrogates(text) != text:  # JSON can carry lone surrogates; a URL cannot
+        return replace(DEFAULT, notices=("the link's parameters could not be read; showing the default view",))
     try:
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
     except ValueError:
@@ -211,6 +247,9 @@ def parse_query(search: object) -> ViewState:
     if "cmin" in values and "cmax" in values and not values["cmin"] < values["cmax"]:
         notices.append("ignored cmin/cmax: cmin must be smaller than cmax")
         values.pop("cmin"), values.pop("cmax")
+    if "compare_cmin" in values and "compare_cmax" in values and not values["compare_cmin"] < values["compare_cmax"]:
+        notices.append("ignored ccmin/ccmax: ccmin must be smaller than ccmax")
+        values.pop("compare_cmin"), values.pop("compare_cmax")
     return replace(DEFAULT, **values, notices=tuple(notices))
 
 
@@ -261,12 +300,19 @@ def from_dict(data: object) -> ViewState:
     """A ViewState from the dict the page keeps in a store (validated like a query string)."""
     if not isinstance(data, dict):
         return DEFAULT
-    pairs = []
+    pairs, unencodable = [], []
     for name, key in _FIELD_TO_KEY.items():
         value = data.get(name)
         if value is None or value == "" or value == []:
             continue
         if isinstance(value, (list, tuple)):
             value = ",".join(str(v) for v in value)
-        pairs.append((key, str(value)))
-    return parse_query(urlencode(pairs, safe=",:"))
+        text = _without_surrogates(str(value))
+        if text != str(value):
+            unencodable.append(key)
+        pairs.append((key, text))
+    state = parse_query(urlencode(pairs, safe=",:"))
+    if unencodable:
+        notice = f"replaced characters that a link cannot hold in {', '.join(unencodable)}"
+        state = replace(state, notices=state.notices + (notice,))
+    return state

@@ -4,6 +4,7 @@ logic in plain functions (plain data in, plain data out) that the tests call dir
 from __future__ import annotations
 
 from dashboard.callbacks import (
+    compare,
     details,
     dialogs,
     export,
@@ -15,11 +16,13 @@ from dashboard.callbacks import (
     selection,
     similarity,
     upload,
+    validate,
 )
 
-MODULES = (page, dialogs, periodic_table, highlight, materials_map, selection, search, details, similarity, upload, export)
+MODULES = (page, dialogs, periodic_table, highlight, materials_map, selection, search, details, similarity, upload, export, compare)
 
 
 def register_callbacks(app, context) -> None:
     for module in MODULES:
         module.register(app, context)
+    validate.install_request_checks(app)  # forged request shapes: 400 and a log line, not a 500

@@ -17,6 +17,8 @@ class AppContext:
 
     maps_root: Path | None
     start_map: Path | None
+    #: Results folder of the Compare view; None: ``ServerSettings.compare_dir``, else the committed results.
+    compare_dir: Path | None = None
 
     def entries(self) -> list[MapEntry]:
         return list_maps(self.maps_root, extra=self.start_map)

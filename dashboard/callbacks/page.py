@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 def page_for(context, search: object):
     """The page for a query string (a notice for anything unusable, never an exception)."""
     state = view_state.parse_query(search)
+    if state.view == "compare":
+        from dashboard.callbacks.compare import page_for_compare
+
+        return page_for_compare(context, state)
+    if state.notices:  # a link that was edited by hand, truncated, or forged
+        log.warning("link %s: %s", validate.shortened(search, 200), validate.shortened("; ".join(state.notices)))
     entries = context.entries()
     if not entries:
         return layout.empty_page("No map has been built on this server yet.", entries=entries)
@@ -87,7 +93,10 @@ def query_for(context, values: dict) -> str:
     search = data.pop("search_result", None)
     if isinstance(search, dict) and search.get("status") in ("known", "placed", "invalid"):
         data["search"] = search.get("formula")
-    return view_state.to_query(view_state.from_dict(data))
+    state = view_state.from_dict(data)
+    if state.notices:  # the page's own controls never produce these: forged values, left out
+        log.warning("address not written with %s", validate.shortened("; ".join(state.notices)))
+    return view_state.to_query(state)
 
 
 def switched_query(search: object, new_map: str) -> str:
@@ -165,10 +174,11 @@ def register(app, context) -> None:
     )
     def switch_map(new_map, search, written, current):
         search = written if isinstance(written, str) else search
-        if not isinstance(new_map, str) or new_map == current:
+        if new_map is None or new_map == current:
             return no_update
         try:
             resolve_map(context.entries(), new_map)
-        except MapChoiceError:
+        except MapChoiceError as err:
+            log.warning("map menu: %s", validate.shortened(str(err)))
             return no_update
         return switched_query(search, new_map)

@@ -87,6 +87,39 @@ EXPORT_CLOSE = "export-close"
 EXPORT_MESSAGE = "export-message"
 EXPORT_DOWNLOAD = "export-download"
 
+# navigation between the views (links in the header)
+NAV_EXPLORER = "nav-explorer"
+NAV_COMPARE = "nav-compare"
+
+# compare-embeddings view
+COMPARE_THEME = "compare-theme"
+COMPARE_SHARE = "compare-share"
+COMPARE_BASE = "compare-base"  # the view state the page was rendered with (both views' fields)
+COMPARE_QUERY = "compare-query"  # {"query": the compare view's query string, "time": ...}, pushed to the address bar
+COMPARE_ADDRESS = "compare-address"  # hidden: the full address after the push (what "Copy link" copies)
+COMPARE_MODEL = "compare-model"
+COMPARE_MAE_GRAPH = "compare-mae-graph"
+COMPARE_MAE_MESSAGE = "compare-mae-message"
+COMPARE_TABLE = "compare-table"
+COMPARE_MAPS_TABLE = "compare-maps-table"  # map separability and seriation
+COMPARE_EXPORT_FORMAT = "compare-export-format"
+COMPARE_EXPORT_GO = "compare-export-go"
+COMPARE_EXPORT_MESSAGE = "compare-export-message"
+COMPARE_EXPORT_DOWNLOAD = "compare-export-download"
+COMPARE_LEFT = "compare-left"  # embedding of the left map
+COMPARE_RIGHT = "compare-right"
+COMPARE_COLOR = "compare-color"
+COMPARE_CMIN = "compare-cmin"
+COMPARE_CMAX = "compare-cmax"
+COMPARE_MAP_LEFT = "compare-map-left"
+COMPARE_MAP_RIGHT = "compare-map-right"
+COMPARE_MAP_MESSAGE = "compare-map-message"
+COMPARE_EVENT_LEFT = "compare-event-left"  # selections reduced to row numbers in the browser
+COMPARE_EVENT_RIGHT = "compare-event-right"
+COMPARE_SELECTION = "compare-selection"  # rows selected on either map (the same rows on both)
+COMPARE_SELECTION_COUNT = "compare-selection-count"
+COMPARE_CLEAR = "compare-clear"
+
 #: Figures the export dialog can render.
 EXPORT_TARGETS = {
     "table": "Periodic table",
