@@ -27,6 +27,28 @@ class CommandError(Exception):
     """A user-facing failure: printed as one line, exit status 2, no traceback."""
 
 
+def _port(text: str) -> int:
+    """``--port``: an integer 1..65535 (argparse reports anything else and exits with status 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected an integer between 1 and 65535") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: expected an integer between 1 and 65535")
+    return port
+
+
+def _non_negative_float(text: str) -> float:
+    """A finite number >= 0 (``float`` alone accepts nan, inf and negatives)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
 # -- similarity sources shared by several commands ----------------------------------------
 
 def _add_counts_options(parser: argparse.ArgumentParser) -> None:
@@ -91,28 +113,55 @@ def read_formula_input(path: Path) -> list:
     """Formulas from a text file (one a line) or a CSV/Parquet file with a ``formula`` column."""
     import pandas as pd
 
-    if not path.is_file():
+    from data.user_dataset import UserDatasetError, read_parquet_bounded
+
+    try:
+        exists = path.is_file()
+    except OSError as err:  # e.g. a name longer than the file system allows
+        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}... ({len(str(path))} characters)"
+        raise CommandError(f"formula file {shown} cannot be opened: {err.strerror}") from None
+    if not exists:
         raise CommandError(f"formula file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise CommandError(f"formula file {path} is empty")
     suffix = path.suffix.lower()
     if suffix != ".parquet":
         with path.open("rb") as handle:
-            if b"\x00" in handle.read(65536):
-                raise CommandError(f"formula file {path} is binary, expected text (one formula a line, or CSV)")
+            start = handle.read(65536)
+        if b"\x00" in start and not start.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text has NULs too
+            raise CommandError(f"formula file {path} is binary, expected text (one formula a line, or CSV)")
     if suffix in {".csv", ".parquet"}:
         try:
-            frame = pd.read_parquet(path) if suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+            if suffix == ".parquet":  # refused before a small file expands to gigabytes
+                frame = read_parquet_bounded(path, description=f"formula file {path}").to_pandas()
+            else:
+                frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=_text_encoding(path))
+        except UserDatasetError:
+            raise
         except Exception as err:
             raise CommandError(f"formula file {path} could not be read as {suffix[1:].upper()}: {err}") from None
         if "formula" not in frame.columns:
             shown = ", ".join(map(str, list(frame.columns)[:10])) or "none"
             raise CommandError(f"formula file {path} has no 'formula' column (columns: {shown})")
+        if frame.empty:
+            raise CommandError(f"formula file {path} has a 'formula' column but no rows")
         return frame["formula"].tolist()
     raw = path.read_bytes()
+    encoding = _text_encoding(path)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as err:
-        raise CommandError(f"formula file {path} is not UTF-8 text (byte {err.start})") from None
-    return text.splitlines()
+        raise CommandError(f"formula file {path} is not {encoding.upper().replace('-SIG', '')} text (byte {err.start})") from None
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise CommandError(f"formula file {path} holds no formula (only blank lines)")
+    return lines
+
+
+def _text_encoding(path: Path) -> str:
+    """UTF-16 when the file starts with its byte-order mark, else UTF-8 (with or without BOM)."""
+    with path.open("rb") as handle:
+        return "utf-16" if handle.read(2) in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
 def command_fingerprint(args: argparse.Namespace) -> int:
@@ -254,12 +303,15 @@ def command_build_map(args: argparse.Namespace) -> int:
         normalize=not args.raw,
     )
     if args.engine == "dask":
-        from data.map_build_dask import build_map_dask
+        from data.map_build_dask import DaskUnavailableError, build_map_dask
 
-        out = build_map_dask(
-            spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
-            partition_rows=args.partition_rows, progress=not args.quiet,
-        )  # fmt: skip
+        try:
+            out = build_map_dask(
+                spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                partition_rows=args.partition_rows, progress=not args.quiet,
+            )  # fmt: skip
+        except DaskUnavailableError as err:
+            raise CommandError(str(err)) from None
     else:
         if args.scheduler or args.workers:
             raise CommandError("--scheduler and --workers need --engine dask")
@@ -330,19 +382,42 @@ def command_serve(args: argparse.Namespace) -> int:
     settings = ServerSettings()
     host = args.host or settings.host
     port = args.port or settings.port
-    if args.map is not None:
+    chosen = args.map if args.map is not None else settings.map
+    if chosen is not None:
         from data.map_artifact import load_map
 
-        load_map(args.map)  # fail now, with the reason, rather than in the browser
-        map_dir = args.map
+        load_map(chosen)  # fail now, with the reason, rather than in the browser
+        map_dir = chosen
     else:
         map_dir = ensure_default_map()
+    workers = getattr(args, "workers", None)
+    if workers is not None:
+        return _serve_with_gunicorn(Path(map_dir), host=host, port=port, workers=workers)
     from dashboard.app import create_app
 
-    app = create_app(map_dir=map_dir)
+    app = create_app(map_dir=map_dir, maps_root=settings.maps_root, settings=settings)
     print(f"ChemMap is serving {map_dir} on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr)
     app.run(host=host, port=port, debug=settings.debug)
     return 0
+
+
+def _serve_with_gunicorn(map_dir: Path, *, host: str, port: int, workers: int) -> int:
+    """Replace this process by gunicorn (gunicorn.conf.py) serving ``map_dir`` with ``workers`` workers."""
+    import importlib.util
+    import os
+
+    if not 1 <= workers <= 64:
+        raise CommandError(f"--workers must be between 1 and 64, got {workers}")
+    if importlib.util.find_spec("gunicorn") is None:
+        raise CommandError("--workers needs gunicorn (pip install gunicorn); without --workers the development server runs")
+    root = Path(__file__).resolve().parent
+    env = dict(os.environ, CHEMMAP_MAP=str(Path(map_dir).resolve()))
+    command = [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"), "--bind", f"{host}:{port}", "--workers", str(workers)]
+    print(f"ChemMap is serving {map_dir} on http://{host}:{port}/ with {workers} gunicorn workers (Ctrl+C to stop)", file=sys.stderr)
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)  # signals go straight to gunicorn's master from here on
+    return 0  # not reached
 
 
 # -- parser ------------------------------------------------------------------------------
@@ -358,8 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the Dash app", description="Serve the Dash app (binds to 127.0.0.1 unless told otherwise).")
     serve.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1, or CHEMMAP_HOST)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 8050, or CHEMMAP_PORT)")
-    serve.add_argument("--map", type=Path, default=None, metavar="DIR", help="map directory written by build-map (default: the built-in map)")
+    serve.add_argument("--port", type=_port, default=None, help="port (default 8050, or CHEMMAP_PORT)")
+    serve.add_argument("--map", type=Path, default=None, metavar="DIR", help="map directory written by build-map (default: the built-in map, or CHEMMAP_MAP)")
+    serve.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="serve with gunicorn and N worker processes (production; see gunicorn.conf.py); default: the single-process development server",
+    )  # fmt: skip
     serve.set_defaults(handler=command_serve)
 
     elements = commands.add_parser(
@@ -423,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
         "substitution. Writes them in the ICSD format, usable by `elements --counts`.",
     )
     mine.add_argument("--dataset", default="mp", metavar="NAME|PATH", help="mp (default), oqmd, alexandria, or a CSV/Parquet file with a formula column")
-    mine.add_argument("--max-e-above-hull", type=float, default=None, metavar="X", help="keep only compositions with e_above_hull <= X eV/atom")
+    mine.add_argument("--max-e-above-hull", type=_non_negative_float, default=None, metavar="X", help="keep only compositions with e_above_hull <= X eV/atom")
     mine.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder for substitution.dat and substitution.dat.element_count")
     mine.set_defaults(handler=command_mine)
 

@@ -199,11 +199,38 @@ def register_templates() -> None:
 register_templates()
 
 
-def colorbar(title: str, theme: str, **extra) -> dict:
-    """Colour-bar settings shared by every figure (legible ticks, title on top)."""
+#: Colour-bar titles longer than this break before their unit: "Energy above hull<br>(eV/atom)".
+COLORBAR_TITLE_CHARS = 16
+#: An empty line under a colour-bar title keeps a tick label at the very top of the bar
+#: (the "≥ 0.5" of a clipped scale) from overlapping the title.
+TITLE_SPACER = "<br><span style='font-size:6px'>&nbsp;</span>"
+
+
+def wrap_title(title: str, *, width: int = COLORBAR_TITLE_CHARS) -> str:
+    """Break a long "Label (unit)" title before the unit, so a vertical colour bar stays narrow."""
+    if len(title) <= width or "<br>" in title:
+        return title
+    cut = title.rfind(" (")
+    return f"{title[:cut]}<br>{title[cut + 1:]}" if cut > 0 else title
+
+
+def colorbar(title: str, theme: str, *, top_tick: bool = False, **extra) -> dict:
+    """Colour-bar settings shared by every figure (legible ticks, title on top).
+
+    Parameters
+    ----------
+    title : str
+        Long titles are wrapped before their unit (:func:`wrap_title`).
+    top_tick : bool, keyword-only
+        A tick label sits at the very top of the bar (a clipped scale's "≥ high"): the title
+        gets an empty line below it so the two do not overlap.
+    **extra
+        Further ``marker.colorbar`` settings (override the defaults).
+    """
     colors = palette(theme)
+    text = wrap_title(title) + (TITLE_SPACER if top_tick else "")
     return {
-        "title": {"text": title, "side": "top", "font": {"size": FONT_SIZE, "color": colors["text"]}},
+        "title": {"text": text, "side": "top", "font": {"size": FONT_SIZE, "color": colors["text"]}},
         "tickfont": {"size": TICK_FONT_SIZE, "color": colors["text"]},
         "outlinewidth": 0,
         "thickness": 18,

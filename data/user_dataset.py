@@ -9,15 +9,21 @@ Rules
 -----
 Size
     Checked before anything is read (``max_bytes``, default 200 MB); for a zip or gzip file
-    the uncompressed size is checked as well.
+    the uncompressed size is checked as well. A Parquet file is checked from its metadata
+    (rows, columns, uncompressed pages) before its data is read, and its text columns are
+    read dictionary-encoded and measured before they are expanded, so a small file whose
+    values expand to gigabytes (millions of copies of one long string) is refused cheaply.
+    At most ``max_rows`` data rows (default 20 million) and ``MAX_COLUMNS`` columns.
 Format
     Decided from the content, not the name: Parquet (``PAR1``), zip holding exactly one
     ``.csv``/``.parquet`` member, gzip, or text CSV. A name that disagrees with the content
     gives a warning (or an error when the content is none of these: binary data named
     ``.csv``, a ``.parquet`` or ``.zip`` that is not one, an Excel workbook).
 Text
-    Decoded as UTF-8 (with or without BOM), UTF-16 when it has a UTF-16 BOM, else Latin-1
-    with a warning. The delimiter is the one of ``, ; TAB |`` seen most often in the header
+    Decoded as UTF-8 (with or without BOM), UTF-16 or UTF-32 when it has their BOM, UTF-16
+    without a BOM when every other byte of the start is NUL (with a warning), else
+    Windows-1252 when it has bytes 0x80-0x9f that Windows-1252 reads (smart quotes, dashes),
+    else Latin-1, with a warning. The delimiter is the one of ``, ; TAB |`` seen most often in the header
     line (a warning when it is not a comma). With ``;``, TAB or ``|`` a decimal comma
     (``1,5``) is read as a decimal point, with a warning.
 Header
@@ -42,7 +48,9 @@ Property columns
     columns are categorical: ``category`` dtype with at most 1000 distinct values, else
     ``str``. Columns with no value at all are dropped with a warning. Missing values per
     column are summarised in a warning. Parquet columns keep numeric and boolean types
-    (booleans become categories); list or struct columns are dropped with a warning.
+    (booleans become categories); binary columns are read as UTF-8 text; list or struct
+    columns, and binary columns that are not UTF-8, are dropped with a warning (an error when
+    it is the formula column).
 Row numbers
     ``row`` in ``skipped`` and ``cell_issues`` is the line in a CSV file (the header is
     line 1; a quoted field spanning lines counts as one line) or the 1-based row of a
@@ -51,6 +59,7 @@ Row numbers
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -68,15 +77,32 @@ from fingerprints.formula import parse_formulas
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_ROWS",
+    "MAX_COLUMNS",
     "FORMULA_SYNONYMS",
     "NUMERIC_THRESHOLD",
     "UserDataset",
     "UserDatasetError",
+    "PARQUET_EXPANSION",
+    "read_parquet_bounded",
     "load_user_dataset",
 ]
 
 #: Largest accepted file (and uncompressed content), in bytes.
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+#: Data rows read in one process (build-map, mine): larger tables take the partitioned
+#: Dask engine (``build-map --engine dask``), which never holds the whole table.
+DEFAULT_MAX_ROWS = 20_000_000
+#: Columns of a table. Real datasets have tens (featurised ones a few hundred); every column
+#: is checked on its own, so a header of tens of thousands of cells would take minutes.
+MAX_COLUMNS = 1_000
+#: A Parquet file may expand to this many times ``max_bytes`` once decompressed and decoded
+#: (columnar data often compresses 3-10x); beyond that it is refused before it is expanded.
+PARQUET_EXPANSION = 10
+#: Malformed lines (more fields than the header) skipped and reported one by one. pandas
+#: takes time quadratic in their number (a minute for 400,000), and a file with more is not
+#: a table with a few bad lines but a wrong delimiter or not a table at all.
+MAX_MALFORMED_LINES = 10_000
 #: Column names accepted (case-insensitively) as the formula column when ``formula`` is absent.
 FORMULA_SYNONYMS = ("formula", "composition", "formula_pretty")
 #: A column is numeric when at least this fraction of its non-missing values are numbers.
@@ -263,7 +289,30 @@ def _unzip(data: bytes, name: str, description: str, max_bytes: int, notes: list
 # --------------------------------------------------------------------------- reading tables
 
 
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when every other byte of ``sample`` is NUL (ASCII text
+    saved as UTF-16 without a byte-order mark), else None."""
+    sample = sample[: 4096 & ~1]
+    if len(sample) < 4:
+        return None
+    odd, even = sample[1::2], sample[0::2]
+    if not odd.strip(b"\x00") and even.count(0) == 0:
+        return "utf-16-le"
+    if not even.strip(b"\x00") and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes, description: str, notes: list[str]) -> str:
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):  # before UTF-16: same first two bytes
+        try:
+            text = data.decode("utf-32")
+        except UnicodeDecodeError as exc:
+            raise UserDatasetError(
+                f"{description} starts with a UTF-32 mark but is not UTF-32 text ({exc.reason})"
+            ) from None
+        notes.append(f"{description} is UTF-32 text: decoded as UTF-32")
+        return text
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             text = data.decode("utf-16")
@@ -274,6 +323,15 @@ def _decode(data: bytes, description: str, notes: list[str]) -> str:
         notes.append(f"{description} is UTF-16 text: decoded as UTF-16")
         return text
     sample = data[:_SNIFF_BYTES]
+    encoding = _utf16_without_bom(sample) if b"\x00" in sample else None
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            pass  # not text after all: refused as binary below
+        else:
+            notes.append(f"{description} looks like {encoding.upper()} text without a byte-order mark: decoded as such")
+            return text
     if b"\x00" in sample:
         raise UserDatasetError(
             f"{description} is not a text CSV file: it holds binary data (NUL bytes in the first "
@@ -284,6 +342,17 @@ def _decode(data: bytes, description: str, notes: list[str]) -> str:
     except UnicodeDecodeError as exc:
         position = exc.start
     text = data.decode("latin-1")
+    if any("\x80" <= c <= "\x9f" for c in text[:_SNIFF_BYTES]):  # C1 controls: Windows-1252 quotes, dashes, euro
+        try:
+            windows = data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            notes.append(
+                f"{description} is not valid UTF-8 (byte {data[position]:#04x} at position {position}): "
+                "read as Windows-1252; check that accented characters and quotes look right"
+            )
+            return windows
     controls = sum(1 for c in text[:_SNIFF_BYTES] if ord(c) < 32 and c not in "\t\r\n" or 127 <= ord(c) < 160)
     if controls > 0.05 * min(len(text), _SNIFF_BYTES):
         raise UserDatasetError(
@@ -298,13 +367,15 @@ def _decode(data: bytes, description: str, notes: list[str]) -> str:
 
 
 def _delimiter(text: str) -> str:
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = next((line for line in text[:_SNIFF_BYTES].splitlines() if line.strip()), "")
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 
-def _read_csv(data: bytes, description: str, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, str, list]:
+def _read_csv(
+    data: bytes, description: str, notes: list[str], *, max_rows: int = DEFAULT_MAX_ROWS
+) -> tuple[pd.DataFrame, np.ndarray, str, list]:
     """Cells as str (header row included), the file line of every row, the delimiter and
     the malformed lines pandas skipped as ``(line, expected fields, fields)``."""
     text = _decode(data, description, notes)
@@ -313,36 +384,198 @@ def _read_csv(data: bytes, description: str, notes: list[str]) -> tuple[pd.DataF
     delimiter = _delimiter(text)
     if delimiter != ",":
         notes.append(f"{description}: read with the {_DELIMITER_NAMES[delimiter]} ({delimiter!r}) as delimiter")
+    # Before pandas reads anything: a header of 100,000 cells takes minutes to check column by column.
+    header = next((line for line in text[:_SNIFF_BYTES].splitlines() if line.strip()), "")
+    if header.count(delimiter) + 1 > MAX_COLUMNS:
+        raise UserDatasetError(f"{description} has more than {MAX_COLUMNS:,} columns in its header, the limit")
+    if "\x00" in text:  # beyond the sample _decode looked at
+        raise UserDatasetError(f"{description} is not a text CSV file: it holds binary data (NUL characters)")
+    n_malformed, first_malformed = _long_records(text, delimiter, limit=MAX_MALFORMED_LINES)
+    if n_malformed > MAX_MALFORMED_LINES:
+        raise UserDatasetError(
+            f"{description} has more than {MAX_MALFORMED_LINES:,} malformed lines (more fields than the header, "
+            f"the first at line {first_malformed}): check the delimiter, or that this is a table at all"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             frame = pd.read_csv(
                 io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
                 na_filter=False, skip_blank_lines=False, on_bad_lines="warn", engine="c",
+                nrows=max_rows + 2,  # the header, the rows allowed, and one to tell that there are more
             )  # fmt: skip
         except pd.errors.EmptyDataError:
             raise UserDatasetError(f"{description} is empty") from None
         except (pd.errors.ParserError, ValueError) as exc:
             raise UserDatasetError(f"{description} is not a readable CSV file ({str(exc).strip()})") from None
+    if len(frame) > max_rows + 1:
+        raise UserDatasetError(f"{description} has more than {max_rows:,} data rows, the limit for this use")
+    if frame.shape[1] > MAX_COLUMNS:
+        raise UserDatasetError(f"{description} has {frame.shape[1]:,} columns, more than the limit of {MAX_COLUMNS:,}")
     bad_lines = []
     for warning in caught:
         for match in _BAD_LINE_RE.finditer(str(warning.message)):
             bad_lines.append((int(match.group(1)), int(match.group(2)), int(match.group(3))))
+    bad_lines.sort()
+    # Row i (1-based, as read) sits after every skipped line b_m with b_m - (m - 1) <= i: one
+    # searchsorted instead of shifting every row once per skipped line (quadratic).
+    skipped_at = np.asarray([line for line, _, _ in bad_lines], dtype=np.int64) - np.arange(len(bad_lines))
     lines = np.arange(len(frame), dtype=np.int64) + 1
-    for line, _, _ in sorted(bad_lines):
-        lines[lines >= line] += 1
-    return frame, lines, delimiter, sorted(bad_lines)
+    lines += np.searchsorted(skipped_at, lines, side="right")
+    return frame, lines, delimiter, bad_lines
 
 
-def _read_parquet(data: bytes, description: str, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Numeric columns as float64 arrays, every other column as str cells ("" when missing)."""
+def read_parquet_bounded(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    description: str,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_expanded_bytes: int = DEFAULT_MAX_BYTES * PARQUET_EXPANSION,
+):
+    """A Parquet file as a pyarrow Table, refused before it expands beyond the limits.
+
+    A Parquet file can be a decompression bomb: a few hundred kB holding millions of copies
+    of a long string. So the metadata is checked first (rows, columns, uncompressed pages,
+    and rows x width of the fixed-width columns); then the text columns are read
+    dictionary-encoded (their memory is bounded by the pages) and the length of every value
+    they expand to is added up, before anything is expanded. List and struct columns are not
+    read.
+
+    Parameters
+    ----------
+    source : path or bytes
+    description : str, keyword-only
+        Names the file in messages, e.g. ``"upload 'x.parquet'"``.
+    max_rows, max_expanded_bytes : int, keyword-only
+        Limits on the rows and on the bytes of the expanded values.
+
+    Returns
+    -------
+    pyarrow.Table
+        The non-nested columns; text and binary columns dictionary-encoded.
+
+    Raises
+    ------
+    UserDatasetError
+        Over a limit.
+    pyarrow.ArrowException, OSError
+        Not a readable Parquet file (callers word that in their own terms).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def opened():
+        return io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+
+    parquet = pq.ParquetFile(opened())
+    metadata, schema = parquet.metadata, parquet.schema_arrow
+    rows = metadata.num_rows
+    if rows > max_rows:
+        raise UserDatasetError(f"{description} has {rows:,} rows, more than the limit of {max_rows:,} for this use")
+    if len(schema) > MAX_COLUMNS:
+        raise UserDatasetError(f"{description} has {len(schema):,} columns, more than the limit of {MAX_COLUMNS:,}")
+    flat = [f for f in schema if not pa.types.is_nested(f.type)]
+    text = [f.name for f in flat if _is_text_type(f.type)]
+    # text columns are read as dictionary indices (4 bytes a row) until measured
+    fixed = int(rows * sum(4 if f.name in text else _byte_width(f.type) for f in flat))
+    pages = sum(
+        metadata.row_group(g).column(c).total_uncompressed_size
+        for g in range(metadata.num_row_groups)
+        for c in range(metadata.num_columns)
+    )
+    if max(fixed, pages) > max_expanded_bytes:
+        raise UserDatasetError(
+            f"{description} expands to more than the limit of {_mb(max_expanded_bytes)} "
+            f"({rows:,} rows, {_mb(max(fixed, pages))} before the text is even expanded)"
+        )
+    plain_text = [f.name for f in flat if f.name in text and not pa.types.is_dictionary(f.type)]
+    table = pq.read_table(opened(), columns=[f.name for f in flat], read_dictionary=plain_text or None)
+    expanded = fixed + sum(_expanded_text_bytes(table.column(name)) for name in text)
+    if expanded > max_expanded_bytes:
+        raise UserDatasetError(
+            f"{description} expands to {_mb(expanded)} of values ({rows:,} rows), more than the limit of "
+            f"{_mb(max_expanded_bytes)}: refused before expanding it"
+        )
+    return table
+
+
+def _is_text_type(kind) -> bool:
+    """Strings and bytes, plain or dictionary-encoded: their expanded size is measured."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    checks = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    views = tuple(getattr(pa.types, name) for name in ("is_string_view", "is_binary_view") if hasattr(pa.types, name))
+    return any(check(kind) for check in checks + views)
+
+
+def _byte_width(kind) -> float:
+    """Bytes a value of a non-nested, non-text Arrow type takes once read as float64 or text."""
+    try:
+        return max(kind.bit_width / 8, 8.0)  # numbers become float64
+    except ValueError:  # no fixed width (dictionary of numbers, string views ...)
+        return 8.0
+
+
+def _expanded_text_bytes(column) -> int:
+    """Bytes the values of a dictionary-encoded text column expand to (nulls count 0)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for chunk in column.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            total += chunk.nbytes
+            continue
+        lengths = pc.binary_length(chunk.dictionary).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        indices = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        if len(lengths):
+            total += int(lengths[indices].sum())
+    return total
+
+
+def _long_records(text: str, delimiter: str, *, limit: int) -> tuple[int, int | None]:
+    """Records with more fields than the first one (pandas skips those), counted up to
+    ``limit + 1``, and the line of the first. Quoted fields are read as pandas reads them."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    count, first = 0, None
+    try:
+        expected = max(len(next(reader, [])), 1)
+        for record in reader:
+            if len(record) > expected:
+                count += 1
+                first = first or reader.line_num
+                if count > limit:
+                    break
+    except csv.Error:  # a field beyond the csv module's size limit: count physical lines instead
+        lines = text.splitlines()
+        expected = lines[0].count(delimiter) if lines else 0
+        long_lines = [i for i, line in enumerate(lines, start=1) if line.count(delimiter) > expected]
+        return len(long_lines), (long_lines[0] if long_lines else None)
+    return count, first
+
+
+def _read_parquet(
+    data: bytes, description: str, notes: list[str], *, max_rows: int, max_expanded_bytes: int
+) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """Numeric columns as float64 arrays, every other column as str cells ("" when missing),
+    and the columns left out with why (``{name: "list<...> values"}``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = read_parquet_bounded(data, description=description, max_rows=max_rows, max_expanded_bytes=max_expanded_bytes)
+        schema = pq.read_schema(io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
+        if isinstance(exc, UserDatasetError):
+            raise
         raise UserDatasetError(f"{description} is not a readable Parquet file ({exc})") from None
+    ignored: dict[str, str] = {}
+    for field_ in schema:
+        if pa.types.is_nested(field_.type):
+            ignored[field_.name] = f"{field_.type} values"
+            notes.append(f"{description}: column {field_.name!r} holds {field_.type} values: ignored")
     names: list[str] = []
     columns: dict[int, object] = {}
     for name, column in zip(table.column_names, table.columns):
@@ -352,16 +585,23 @@ def _read_parquet(data: bytes, description: str, notes: list[str]) -> tuple[pd.D
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)
             kind = kind.value_type
-        if pa.types.is_nested(kind):
-            notes.append(f"{description}: column {name!r} holds {kind} values: ignored")
-            continue
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            try:
+                column = column.cast(pa.large_string())  # checks that the bytes are UTF-8
+            except pa.ArrowInvalid:
+                ignored[name] = "binary data that is not UTF-8 text"
+                notes.append(f"{description}: column {name!r} holds binary data that is not UTF-8 text: ignored")
+                continue
+            kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
             values: object = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        else:  # strings, booleans, dates...: as text, like a CSV cell
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            values = pd.Series(column.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
+        else:  # booleans, dates...: as text, like a CSV cell
             values = pd.Series(["" if v is None else str(v) for v in column.to_pylist()], dtype=object)
         columns[len(names)] = values
         names.append(str(name))
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), names
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows)), names, ignored
 
 
 # --------------------------------------------------------------------------- columns
@@ -565,6 +805,7 @@ def load_user_dataset(
     filename: str | None = None,
     formula_column: str = "formula",
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
     id_column: str | None = None,
     duplicates: Literal["first", "keep"] = "first",
 ) -> UserDataset:
@@ -579,7 +820,10 @@ def load_user_dataset(
     formula_column : str, keyword-only
         The column holding the formulas (synonyms: module docstring).
     max_bytes : int, keyword-only
-        Size limit, checked before reading (and on the unpacked content of zip/gzip).
+        Size limit, checked before reading (and on the unpacked content of zip/gzip; a
+        Parquet file may expand to ``PARQUET_EXPANSION`` times this once decoded).
+    max_rows : int, keyword-only
+        Most data rows accepted (counted before the rows are checked).
     id_column : str, optional
         A column kept as text (not converted to numbers), e.g. a material id.
     duplicates : {"first", "keep"}, keyword-only
@@ -601,19 +845,24 @@ def load_user_dataset(
         raise ValueError(f"duplicates must be 'first' or 'keep', got {duplicates!r}")
     if max_bytes <= 0:
         raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+    if max_rows <= 0:
+        raise ValueError(f"max_rows must be positive, got {max_rows}")
     notes: list[str] = []
     data, name, description = _read_source(source, filename, max_bytes)
     if not data:
         raise UserDatasetError(f"{description} is empty")
     data, kind, name = _unpack(data, name, description, max_bytes, notes)
 
+    ignored: dict[str, str] = {}
     if kind == "parquet":
-        frame, raw_names = _read_parquet(data, description, notes)
+        frame, raw_names, ignored = _read_parquet(
+            data, description, notes, max_rows=max_rows, max_expanded_bytes=max_bytes * PARQUET_EXPANSION
+        )
         rows = np.arange(len(frame), dtype=np.int64) + 1
         decimal_comma = False
         bad_lines: list = []
     else:
-        frame, rows, delimiter, bad_lines = _read_csv(data, description, notes)
+        frame, rows, delimiter, bad_lines = _read_csv(data, description, notes, max_rows=max_rows)
         raw_names = [str(v) for v in frame.iloc[0].tolist()]
         frame = frame.iloc[1:].reset_index(drop=True)
         rows = rows[1:]
@@ -623,8 +872,13 @@ def load_user_dataset(
         if blank.any():
             frame = frame.loc[~blank].reset_index(drop=True)
             rows = rows[~blank]
+    unusable = {name: why for name, why in ignored.items() if name.lower() in {formula_column.lower(), *FORMULA_SYNONYMS}}
+    if unusable and formula_column not in raw_names:
+        name, why = next(iter(unusable.items()))
+        raise UserDatasetError(f"{description}: column {name!r} holds {why}, not formula text")
     if not raw_names:
-        raise UserDatasetError(f"{description} has no columns")
+        left_out = "; ".join(f"{name!r} holds {why}" for name, why in list(ignored.items())[:5])
+        raise UserDatasetError(f"{description} has no usable columns" + (f" ({left_out})" if left_out else ""))
     names = _unique_names(raw_names, description, notes)
     frame.columns = names
     if len(frame) == 0 and not bad_lines:

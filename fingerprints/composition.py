@@ -13,7 +13,28 @@ def _as_matrix(vectors: pd.DataFrame | np.ndarray) -> np.ndarray:
     e = np.asarray(vectors, dtype=np.float64)
     if e.shape != (MAX_Z, MAX_Z):
         raise ValueError(f"element vectors must have shape ({MAX_Z}, {MAX_Z}), got {e.shape}")
+    if not np.isfinite(e).all():
+        bad = np.flatnonzero(~np.isfinite(e).all(axis=1))
+        raise ValueError(f"element vectors hold NaN or infinite values (rows {', '.join(map(str, bad[:5] + 1))} by Z)")
     return e
+
+
+def _check_fractions(fractions: sp.csr_matrix | np.ndarray) -> None:
+    """Fractions must be finite and non-negative: a NaN would silently poison a fingerprint."""
+    values = fractions.data if sp.issparse(fractions) else fractions
+    if values.size == 0:
+        return
+    low, high = values.min(), values.max()  # NaN propagates: no temporary arrays on the good path
+    if np.isfinite(low) and np.isfinite(high) and low >= 0:
+        return
+    bad = ~np.isfinite(values) | (values < 0)
+    if sp.issparse(fractions):
+        rows = np.unique(np.repeat(np.arange(fractions.shape[0]), np.diff(fractions.indptr))[bad])
+    else:
+        rows = np.flatnonzero(bad.any(axis=1))
+    raise ValueError(
+        f"fractions must be finite and non-negative; {len(rows)} row(s) are not (rows {', '.join(map(str, rows[:5]))})"
+    )
 
 
 def normalize_rows(fingerprints: np.ndarray) -> np.ndarray:
@@ -50,9 +71,13 @@ def composition_fingerprints(
     if fractions.shape[1:] != (MAX_Z,):
         raise ValueError(f"fractions must have shape (n, {MAX_Z}), got {fractions.shape}")
     if sp.issparse(fractions):
-        result = np.asarray(sp.csr_matrix(fractions) @ e)
+        csr = sp.csr_matrix(fractions)
+        _check_fractions(csr)
+        result = np.asarray(csr @ e)
     else:
-        result = np.asarray(fractions, dtype=np.float64) @ e
+        dense = np.asarray(fractions, dtype=np.float64)
+        _check_fractions(dense)
+        result = dense @ e
     result = np.ascontiguousarray(result, dtype=np.float64)
     return normalize_rows(result) if normalize else result
 

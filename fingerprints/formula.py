@@ -378,6 +378,8 @@ def _totals(symbols: list[str], amounts: list[float]) -> dict[str, float]:
                 f"total amount of {symbol} is absurdly large ({amount:g} after multiplying out, "
                 f"limit {MAX_AMOUNT:,.0f})"
             )
+        if amount == 0.0:  # tiny multipliers of tiny amounts underflow: a zero amount, rejected as such
+            raise _Reject(f"total amount of {symbol} is zero after multiplying out (the product underflows)")
     if not sum(totals.values()) > 0.0:
         raise _Reject("total amount is zero")
     return totals
@@ -542,22 +544,27 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | pa.StringAr
             encoded = arrow.dictionary_encode()
             codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
             return codes, encoded.dictionary
-    try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:  # unhashable entries (lists, dicts ...): key each by identity
-        keys = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
+    # Mixed entries. 0, 0.0 and False are equal in Python but are different inputs with
+    # different error messages, so every non-string entry is keyed by its type too.
+    keys = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if isinstance(v, str) or v is None or (isinstance(v, float) and v != v):
+            keys[i] = v
+        else:
             try:
                 hash(v)
-                keys[i] = v
-            except TypeError:
+                keys[i] = (type(v), v)
+            except TypeError:  # unhashable entries (lists, dicts ...): keyed by identity
                 keys[i] = _Unhashable(v)
-        codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-        uniques = [u.value if isinstance(u, _Unhashable) else u for u in uniques]
-    out = np.empty(len(uniques), dtype=object)
-    for i, u in enumerate(uniques):  # element-wise: list entries must not broadcast
-        out[i] = u
-    return codes.astype(np.int64, copy=False), out
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    codes = codes.astype(np.int64, copy=False)
+    valid = np.flatnonzero(codes >= 0)
+    first = np.empty(int(codes.max()) + 1 if valid.size else 0, dtype=np.int64)
+    first[codes[valid[::-1]]] = valid[::-1]  # the first occurrence of every distinct entry
+    out = np.empty(len(first), dtype=object)
+    for i, position in enumerate(first.tolist()):  # element-wise: list entries must not broadcast
+        out[i] = values[position]
+    return codes, out
 
 
 # Column of every symbol, keyed by its ASCII bytes: 256 * first + second (0 if none).

@@ -355,3 +355,71 @@ def test_points_table_is_not_modified_by_views(loaded):
     build.map_figure(loaded, color="magnetic")
     selection.table_rows(loaded.points, np.arange(5), selection.table_columns(loaded))
     pd.testing.assert_frame_equal(before, loaded.points)
+
+
+# ------------------------------------------------------------------------------ map restyling by Patch
+
+
+def _map_values(**changes) -> dict:
+    values = dict(map="small", color="band_gap", cmin=None, cmax=None, size=4, opacity=0.8, theme="light", selection=[], search=None, upload=None, focus=None, view=None)
+    values.update(changes)
+    return values
+
+
+def test_recolouring_patches_only_the_markers(context, loaded):
+    from plotly.io.json import to_json_plotly
+
+    from dashboard.callbacks import materials_map
+
+    update = materials_map.marker_update(context, _map_values(color="e_above_hull", cmax=0.3), {"color", "range"})
+    assert update and all(key.startswith("marker.") for key in update)
+    assert not {"x", "y", "customdata", "text", "hovertext", "selectedpoints"} & {key.split(".")[0] for key in update}
+    full = materials_map.figure_for(context, _map_values(color="e_above_hull", cmax=0.3))
+    marker = full.data[0].marker
+    assert update["marker.color"]["dtype"] == "f4"
+    sent = np.frombuffer(base64.b64decode(update["marker.color"]["bdata"]), dtype="<f4")
+    np.testing.assert_allclose(sent, np.asarray(marker.color, dtype=np.float64), rtol=1e-6)
+    assert update["marker.cmax"] == marker.cmax == 0.3 and update["marker.cmin"] == marker.cmin
+    assert update["marker.colorbar"]["ticktext"] == list(marker.colorbar.ticktext)
+    assert len(to_json_plotly(update)) < len(full.to_json()) / 3
+    assert materials_map.marker_update(context, _map_values(size=7), {"size"}) == {"marker.size": 7.0}
+    assert materials_map.marker_update(context, _map_values(opacity=0.5), {"opacity"}) == {"marker.opacity": 0.5}
+    with pytest.raises(validate.InputError, match="no column"):
+        materials_map.marker_update(context, _map_values(color="nope"), {"color"})
+
+
+def _map_figure_request(app, triggered: str, value, *, built: bool) -> dict:
+    controls = {ids.MAP_COLOR: "band_gap", ids.MAP_CMIN: None, ids.MAP_CMAX: None, ids.MAP_SIZE: 4, ids.MAP_OPACITY: 0.8, ids.THEME: "light"}
+    controls[triggered] = value
+    body = _callback_request(
+        app,
+        "map-graph.figure",
+        [{"id": component, "property": "value", "value": v} for component, v in controls.items()],
+        [
+            {"id": ids.MAP_NAME, "property": "data", "value": "small"},
+            {"id": ids.SELECTION_ROWS, "property": "data", "value": [1, 2]},
+            {"id": ids.SEARCH_RESULT, "property": "data", "value": None},
+            {"id": ids.UPLOAD_OVERLAY, "property": "data", "value": None},
+            {"id": ids.FOCUS, "property": "data", "value": None},
+            {"id": ids.MAP_VIEW, "property": "data", "value": None},
+            {"id": ids.MAP_BUILT, "property": "data", "value": built},
+        ],
+    )
+    body["changedPropIds"] = [f"{triggered}.value"]
+    return body
+
+
+def test_the_map_callback_sends_a_marker_patch_once_the_map_is_drawn(client):
+    app, http = client
+    key = next(k for k in app.callback_map if k.startswith("..map-graph.figure"))
+    response = http.post("/_dash-update-component", json=_map_figure_request(app, ids.MAP_COLOR, "e_above_hull", built=True))
+    figure = response.get_json()["response"]["map-graph"]["figure"]
+    assert response.status_code == 200 and figure.get("__dash_patch_update")
+    locations = [op["location"] for op in figure["operations"]]
+    assert all(location[:3] == ["data", 0, "marker"] for location in locations)
+    assert ["data", 0, "marker", "color"] in locations
+    # Before the first drawing, and for a theme change, the whole figure is sent.
+    for triggered, value, built in ((ids.MAP_COLOR, "e_above_hull", False), (ids.THEME, "dark", True)):
+        response = http.post("/_dash-update-component", json=_map_figure_request(app, triggered, value, built=built))
+        figure = response.get_json()["response"]["map-graph"]["figure"]
+        assert "data" in figure and len(figure["data"]) == 4 and figure["data"][0]["selectedpoints"], key

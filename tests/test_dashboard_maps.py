@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -16,11 +18,11 @@ from dashboard.maps import (
     MapChoiceError,
     element_frequencies,
     highlight_mask,
-    learned_order,
     list_maps,
     membership_matrix,
     resolve_map,
     scan_maps,
+    seriation_order,
 )
 from fingerprints.elements import SYMBOL_TO_INDEX
 from tests.browser.maps import build_test_map
@@ -115,9 +117,31 @@ def test_learned_order_puts_similar_elements_together():
     for a, b, c in (("H", "Li", 0.9), ("He", "Be", 0.8), ("H", "He", 0.1), ("Li", "Be", 0.1), ("H", "Be", 0.05), ("Li", "He", 0.05)):
         cos.loc[a, b] = cos.loc[b, a] = c
     cos.loc["B"] = cos["B"] = 0.0
-    order = learned_order(cos)
+    order = seriation_order(cos)
     assert order[-1] == "B"
     assert abs(order.index("H") - order.index("Li")) == 1 and abs(order.index("He") - order.index("Be")) == 1
+
+
+def test_learned_order_is_the_seriation_with_unplaceable_elements_last():
+    """Families along a chain come out in chain order (the bandwidth seriation's optimum),
+    elements with data but no positive cosine to another follow, then those without data."""
+    from fingerprints.seriation import arrangement_cost, seriate
+
+    chain = ["Li", "Na", "K", "Mg", "Ca", "Fe", "Co", "Cl", "F"]  # alkali metals ... halogens
+    symbols = ["He", *chain, "Rn", "Ar"]
+    n = len(chain)
+    values = np.zeros((len(symbols), len(symbols)))
+    for i in range(n):
+        for j in range(n):
+            values[i + 1, j + 1] = 0.9 ** abs(i - j)  # similarity decays along the chain
+    values[0, 0] = 1.0  # He: data, but no positive cosine to any other element
+    cos = pd.DataFrame(values, index=symbols, columns=symbols).sample(frac=1, random_state=1)
+    cos = cos[cos.index]
+    order = seriation_order(cos)
+    assert order[:n] == chain  # oriented like the Pettifor scale: alkali metals before halogens
+    assert order[n:] == ["He", "Ar", "Rn"]  # isolated, then without data, each in Z order
+    inner = cos.loc[chain, chain]
+    assert arrangement_cost(inner, order[:n]) == pytest.approx(seriate(inner).cost)
 
 
 def test_loaded_map_prepares_views(maps_root):
@@ -145,3 +169,67 @@ def test_a_map_rebuilt_in_place_is_reloaded(maps_root, tmp_path):
     (root / "copy" / "metadata.json").write_text(json.dumps(metadata))
     second = cache.get(scan_maps(root)[0])
     assert second is not first
+
+
+def _slow_fingerprints(loaded, monkeypatch, *, delay: float) -> list[int]:
+    """Make the fingerprints of the whole map slow to compute, and count how often they are."""
+    calls: list[int] = []
+    embedding = loaded.artifact.embedding
+    original = embedding.transform
+
+    def slow_transform(formulas, *args, **kwargs):
+        if len(formulas) == loaded.n_points:
+            calls.append(len(formulas))
+            time.sleep(delay)
+        return original(formulas, *args, **kwargs)
+
+    monkeypatch.setattr(embedding, "transform", slow_transform)
+    return calls
+
+
+def test_a_loaded_map_warms_up_in_the_background_without_blocking(maps_root, monkeypatch):
+    cache = MapCache(warm_in_background=False)
+    loaded = cache.get(resolve_map(scan_maps(maps_root), "small"))
+    calls = _slow_fingerprints(loaded, monkeypatch, delay=1.0)
+    started = time.perf_counter()
+    thread = loaded.start_warming()
+    assert time.perf_counter() - started < 0.5 and thread.daemon  # the page does not wait
+    assert loaded.wait_warm(timeout=60)
+    assert loaded._slow.projector_ready and loaded._slow.order is not None and calls == [loaded.n_points]
+    started = time.perf_counter()
+    placed = loaded.place(["LiFeO2", "NaCl", "not a formula"], k=3)
+    assert time.perf_counter() - started < 1.0 and calls == [loaded.n_points]  # nothing recomputed
+    assert np.isfinite(placed["x"].iloc[:2]).all() and placed["error"].iloc[2]
+
+
+def test_requests_during_the_warm_up_wait_for_it_instead_of_recomputing(maps_root, monkeypatch):
+    cache = MapCache(warm_in_background=False)
+    loaded = cache.get(resolve_map(scan_maps(maps_root), "small"))
+    calls = _slow_fingerprints(loaded, monkeypatch, delay=0.5)
+    loaded.start_warming()
+    results, errors = [], []
+
+    def request(kind: str) -> None:
+        try:
+            results.append(loaded.place(["LiFeO2"], k=2) if kind == "place" else loaded.neighbours_of([0], k=2))
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=request, args=(kind,)) for kind in ("place", "neighbours") * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and len(results) == 6
+    assert calls == [loaded.n_points]  # the fingerprints of the map were computed once
+
+
+def test_a_forked_worker_gets_fresh_locks():
+    from dashboard import maps
+
+    slow = maps._SlowParts()
+    maps._ALL_SLOW_PARTS.add(slow)
+    slow.projector_lock.acquire()  # as if the warm-up thread held it when the process forked
+    maps._after_fork_in_child()
+    assert slow.projector_lock.acquire(timeout=1)
+    slow.projector_lock.release()

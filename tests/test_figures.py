@@ -23,8 +23,9 @@ from dashboard.figures import (
     top_similar,
 )
 from dashboard.figures.materials_map import FADED_OPACITY
+from dashboard.figures._table_legend import text_px
 from dashboard.figures.periodic_table import ACTINIDE_ROW, LANTHANIDE_ROW, NO_DATA_LABEL
-from fingerprints.elements import SYMBOL_TO_INDEX, SYMBOLS, element_table
+from fingerprints.elements import CATEGORIES, SYMBOL_TO_INDEX, SYMBOLS, element_table
 
 NO_DATA = ("At", "Rn", "Fr")
 
@@ -246,6 +247,174 @@ def test_tiles_are_square_and_sized_from_the_figure(elements):
     assert fig.data[0].marker.size == pytest.approx(0.92 * px_per_x)
 
 
+def _px(fig: go.Figure, paper_x: float, paper_y: float) -> tuple[float, float]:
+    """Figure pixels (from the top-left corner) of a paper position."""
+    m = fig.layout.margin
+    plot_w, plot_h = fig.layout.width - m.l - m.r, fig.layout.height - m.t - m.b
+    return m.l + paper_x * plot_w, m.t + (1 - paper_y) * plot_h
+
+
+def _data_to_px(fig: go.Figure, x: float, y: float) -> tuple[float, float]:
+    x0, x1 = fig.layout.xaxis.range
+    y_bottom, y_top = fig.layout.yaxis.range
+    return _px(fig, (x - x0) / (x1 - x0), (y_bottom - y) / (y_bottom - y_top))
+
+
+def _key_boxes(fig: go.Figure) -> list[tuple[float, float, float, float]]:
+    """Pixel boxes (left, top, right, bottom) of the hand-drawn key: swatches and labels."""
+    boxes = []
+    for shape in fig.layout.shapes:
+        (left, top), (right, bottom) = _px(fig, shape.x0, shape.y1), _px(fig, shape.x1, shape.y0)
+        boxes.append((left, top, right, bottom))
+    for note in fig.layout.annotations:
+        if note.xref != "paper":
+            continue
+        x, y = _px(fig, note.x, note.y)
+        width = text_px(note.text, note.font.size)
+        boxes.append((x, y - note.font.size * 0.6, x + width, y + note.font.size * 0.6))
+    return boxes
+
+
+def _tile_boxes(fig: go.Figure) -> list[tuple[float, float, float, float]]:
+    trace = fig.data[0]
+    half = trace.marker.size / 2
+    return [(px - half, py - half, px + half, py + half) for px, py in (_data_to_px(fig, x, y) for x, y in zip(trace.x, trace.y))]
+
+
+def _intersects(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("color_by", ["category", "block"])
+def test_standard_table_key_sits_in_the_gap_above_the_transition_metals(elements, color_by, theme):
+    fig = periodic_table_figure(elements, layout="standard", color_by=color_by, theme=theme, width=720)
+    assert fig.layout.meta["legend"] == "gap"
+    # The key takes no width from the tiles: 18 columns fill the figure's width.
+    assert fig.layout.meta["tile_px"] >= 0.92 * (720 - 24) / 18 - 1e-6
+    assert not fig.data[0].marker.showscale  # the key replaces the colour bar
+    boxes = _key_boxes(fig)
+    labels = {note.text for note in fig.layout.annotations if note.xref == "paper"}
+    categories = list(CATEGORIES) + ["no data"] if color_by == "category" else ["s", "p", "d", "f", "no data"]
+    assert set(categories) <= labels and len(fig.layout.shapes) == len(categories)
+    (gap_left, gap_top), (gap_right, gap_bottom) = _data_to_px(fig, 2.5, 0.5), _data_to_px(fig, 12.5, 3.5)
+    tiles = _tile_boxes(fig)
+    for box in boxes:
+        assert gap_left <= box[0] and box[2] <= gap_right and gap_top <= box[1] and box[3] <= gap_bottom, box
+        assert not any(_intersects(box, tile) for tile in tiles)
+    # Swatches have the colours of the tiles of their category.
+    swatch = {note.text: shape.fillcolor for note, shape in zip([n for n in fig.layout.annotations if n.xref == "paper" and not n.text.startswith("<b>")], fig.layout.shapes)}
+    trace = fig.data[0]
+    fe_color = th.CATEGORY_COLORS["transition metal"] if color_by == "category" else th.BLOCK_COLORS["d"]
+    assert rgb(swatch["transition metal" if color_by == "category" else "d"]) == rgb(fe_color)
+    assert step_color(trace.marker, trace.marker.color[SYMBOL_TO_INDEX["Fe"]]) == rgb(fe_color)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_standard_table_colour_bar_is_horizontal_in_the_gap_and_inside_the_figure(elements, theme):
+    counts = pd.Series({"Fe": 120.0, "O": 900.0, "Si": 300.0}, name="compounds")
+    fig = periodic_table_figure(elements, layout="standard", values=counts, theme=theme, width=720)
+    colorbar = fig.data[0].marker.colorbar
+    assert fig.layout.meta["legend"] == "gap" and fig.data[0].marker.showscale
+    assert colorbar.orientation == "h" and colorbar.lenmode == "pixels" and colorbar.tickangle == 0
+    left, top = _px(fig, colorbar.x, colorbar.y)
+    (gap_left, gap_top), (gap_right, gap_bottom) = _data_to_px(fig, 2.5, 0.5), _data_to_px(fig, 12.5, 3.5)
+    assert gap_left <= left and left + colorbar.len <= gap_right and gap_top <= top <= gap_bottom
+    assert fig.layout.meta["tile_px"] >= 0.92 * (720 - 24) / 18 - 1e-6
+    # The grey "no data" band is long enough for its label on a horizontal bar.
+    band = max(stop for stop, color in fig.data[0].marker.colorscale if rgb(color) == rgb(th.nan_color(theme)))
+    assert band * colorbar.len >= text_px("no data", th.TICK_FONT_SIZE)
+
+
+@pytest.mark.parametrize("layout", ["learned", "grid"])
+@pytest.mark.parametrize("color_by", ["category", "group"])
+def test_learned_layouts_put_the_legend_beside_or_below_within_the_figure(elements, layout, color_by):
+    fig = periodic_table_figure(elements, layout=layout, color_by=color_by, width=720, max_height=700)
+    placement = fig.layout.meta["legend"]
+    assert placement in ("right", "below")
+    assert fig.layout.height <= 700
+    tiles = _tile_boxes(fig)
+    plot_right = max(t[2] for t in tiles)
+    plot_bottom = max(t[3] for t in tiles)
+    if color_by == "category":
+        boxes = _key_boxes(fig)
+        for box in boxes:
+            assert 0 <= box[0] and box[2] <= fig.layout.width and 0 <= box[1] and box[3] <= fig.layout.height, box
+            assert not any(_intersects(box, tile) for tile in tiles)
+            assert box[0] >= plot_right if placement == "right" else box[1] >= plot_bottom
+    else:
+        colorbar = fig.data[0].marker.colorbar
+        left, top = _px(fig, colorbar.x, colorbar.y)
+        if placement == "right":
+            assert colorbar.orientation == "v" and left >= plot_right
+        else:
+            assert colorbar.orientation == "h" and top >= plot_bottom and left + colorbar.len <= fig.layout.width
+
+
+def test_a_height_limit_shrinks_and_centres_the_tiles(elements):
+    free = periodic_table_figure(elements, layout="grid", width=720)
+    capped = periodic_table_figure(elements, layout="grid", width=720, max_height=400)
+    assert capped.layout.height <= 400 < free.layout.height
+    assert capped.layout.meta["tile_px"] < free.layout.meta["tile_px"]
+    tiles = _tile_boxes(capped)
+    left, right = min(t[0] for t in tiles), max(t[2] for t in tiles)
+    key_right = max(b[2] for b in _key_boxes(capped)) if capped.layout.meta["legend"] == "right" else right
+    assert left - 0 == pytest.approx(720 - key_right, abs=40)  # the block of tiles and key is centred
+    with pytest.raises(ValueError, match="max_height"):
+        periodic_table_figure(elements, layout="grid", max_height=20)
+
+
+def _chebyshev_gaps(x, y) -> np.ndarray:
+    xy = np.column_stack([x, y]).astype(float)
+    gaps = np.abs(xy[:, None, :] - xy[None, :, :]).max(axis=-1)
+    return gaps[np.triu_indices(len(xy), k=1)]
+
+
+def _clustered_elements() -> pd.DataFrame:
+    """A learned map where elements crowd in clusters (as UMAP element maps do)."""
+    rng = np.random.default_rng(7)
+    centres = rng.uniform(-5, 5, size=(6, 2))
+    frame = pd.DataFrame({"symbol": list(SYMBOLS)})
+    xy = centres[np.arange(98) % 6] + rng.normal(scale=0.35, size=(98, 2))
+    frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
+    frame["has_data"] = ~frame["symbol"].isin(NO_DATA)
+    frame.loc[~frame["has_data"], ["x", "y"]] = np.nan
+    return element_frame(frame)
+
+
+@pytest.mark.parametrize("source", ["ring", "clusters"])
+def test_learned_tiles_never_overlap_and_keep_their_neighbours(elements, source):
+    from fingerprints.map_quality import knn_preservation
+
+    frame = elements if source == "ring" else _clustered_elements()
+    raw = tile_positions(frame, "learned")
+    assert (_chebyshev_gaps(raw.x[raw.placed], raw.y[raw.placed]) < raw.tile_fraction).any()  # they did overlap
+    fig = periodic_table_figure(frame, layout="learned", width=720)
+    trace = fig.data[0]
+    x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+    # In figure coordinates a tile is tile_fraction units wide: centres at least that far apart.
+    side = fig.layout.meta["tile_px"] / (_data_to_px(fig, 1, 0)[0] - _data_to_px(fig, 0, 0)[0])
+    assert _chebyshev_gaps(x, y).min() >= side - 1e-9
+    placed = frame["has_data"].to_numpy() & np.isfinite(frame[["x", "y"]].to_numpy(dtype=float)).all(axis=1)
+    preserved = knn_preservation(frame.loc[placed, ["x", "y"]].to_numpy(dtype=float), np.column_stack([x, y])[placed], k=5, sample=None)
+    print(f"{source}: 5-NN preserved {preserved:.3f}")
+    assert preserved >= 0.55, preserved
+    again = periodic_table_figure(frame, layout="learned", width=720)
+    assert np.array_equal(np.asarray(again.data[0].x), x) and np.array_equal(np.asarray(again.data[0].y), y)  # deterministic
+
+
+def test_overlap_removal_handles_coincident_and_separate_tiles():
+    from dashboard.figures._overlap import overlapping_pairs, separate_squares
+
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.3, 0.1], [10.0, 10.0]])
+    spread = separate_squares(xy, side=1.0)
+    assert len(overlapping_pairs(spread, 1.0)) == 0
+    assert np.array_equal(spread[4], xy[4])  # a lone tile stays where it was
+    assert np.array_equal(separate_squares(xy, side=1.0), spread)
+    with pytest.raises(ValueError, match="finite"):
+        separate_squares(np.array([[0.0, np.nan], [1.0, 1.0]]))
+
+
 def test_dark_theme_and_bad_inputs(elements):
     fig = periodic_table_figure(elements, layout="standard", theme="dark")
     assert fig.layout.template.layout.paper_bgcolor == th.palette("dark")["paper"]
@@ -352,6 +521,12 @@ def test_energy_above_hull_default_colouring_is_clipped_to_half_an_ev():
     assert rgb(marker.colorscale[-1][1]) == rgb(th.E_HULL_SCALE[-1][1])  # red at the cap
     assert "eV/atom" in marker.colorbar.title.text
     assert marker.colorbar.ticktext[-1] == "≥ 0.5"
+    # "≥ 0.5" sits at the very top of the bar: an empty line under the title keeps them apart,
+    # and the long title breaks before its unit so the bar stays narrow.
+    assert marker.colorbar.title.text.startswith("Energy above hull<br>(eV/atom)")
+    assert marker.colorbar.title.text.endswith(th.TITLE_SPACER)
+    unclipped = materials_map_figure(points, color_by="band_gap").data[0].marker.colorbar
+    assert not unclipped.title.text.endswith(th.TITLE_SPACER)  # no top tick at the end: no gap
 
 
 def test_explicit_clip_and_colorscale():

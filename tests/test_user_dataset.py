@@ -289,6 +289,45 @@ def test_malformed_lines_and_blank_lines_keep_the_line_numbers_right() -> None:
     ]
 
 
+def test_line_numbers_stay_right_around_many_malformed_lines() -> None:
+    # every good row repeats Fe2O3, so every one but the first is reported with its line
+    rng = np.random.default_rng(5)
+    lines, malformed, good = ["formula,gap"], [], []
+    for line in range(2, 3000):
+        if rng.random() < 0.4:
+            lines.append("a,b,c")
+            malformed.append(line)
+        else:
+            lines.append("Fe2O3,1")
+            good.append(line)
+    dataset = load_user_dataset("\n".join(lines).encode(), filename="m.csv")
+    assert dataset.skipped["row"].tolist() == sorted(malformed + good[1:])
+    duplicates = dataset.skipped[dataset.skipped["reason"].str.startswith("duplicate")]
+    assert duplicates["row"].tolist() == good[1:]
+    assert (duplicates["reason"] == f"duplicate composition: same as row {good[0]} (Fe2O3)").all()
+
+
+def test_too_many_malformed_lines_or_columns_or_rows_are_refused_quickly() -> None:
+    started = time.perf_counter()
+    with pytest.raises(UserDatasetError, match=r"^upload 'm.csv' has more than 10,000 malformed lines .* the first at line 3"):
+        load_user_dataset(b"formula,gap\nFe2O3,1\n" + b"a,b,c\n" * 200_000, filename="m.csv")
+    with pytest.raises(UserDatasetError, match=r"^upload 'w.csv' has more than 1,000 columns in its header, the limit$"):
+        load_user_dataset(("formula," + ",".join(f"c{i}" for i in range(5000)) + "\nFe2O3" + ",1" * 5000).encode(), filename="w.csv")
+    with pytest.raises(UserDatasetError, match=r"^upload 'r.csv' has more than 10 data rows, the limit for this use$"):
+        load_user_dataset(b"formula\n" + b"Fe\n" * 11, filename="r.csv", max_rows=10)
+    assert time.perf_counter() - started < 2
+
+
+def test_windows_1252_utf32_and_bomless_utf16_are_read_with_a_warning() -> None:
+    windows = load_user_dataset(b"formula,name\nFe2O3,\x93rust\x94\n", filename="w.csv")
+    assert windows.table["name"].tolist() == ["\u201crust\u201d"]
+    assert "read as Windows-1252" in windows.warnings[0]
+    for encoding, note in (("utf-32", "is UTF-32 text"), ("utf-16-le", "UTF-16-LE text without a byte-order mark")):
+        dataset = load_user_dataset("formula,name\nFe2O3,Hämatit\n".encode(encoding), filename="e.csv")
+        assert dataset.table["name"].tolist() == ["Hämatit"]
+        assert note in dataset.warnings[0]
+
+
 def test_duplicate_and_empty_column_names_are_renamed() -> None:
     data = b"formula,gap,gap,,gap_2\nFe2O3,1,2,3,4\n"
     dataset = load_user_dataset(data, filename="c.csv")

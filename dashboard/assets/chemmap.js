@@ -55,7 +55,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       return [list, symbol];
     },
 
-    /* plotly's selectedData -> only the row numbers of the base trace (trace 0). */
+    /* plotly's selectedData -> only the row numbers of the base trace (trace 0). Normally the
+     * lasso interceptor below has sent them already and selectedData holds no points. */
     lassoRows: function (selected) {
       if (!selected || !selected.points) { return window.dash_clientside.no_update; }
       var rows = [];
@@ -85,6 +86,63 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
   }
 });
+
+/* Lassos on the materials map, kept light.
+ *
+ * plotly hands a lasso's points (every field of thousands of points) to dcc.Graph, which
+ * stores them as selectedData in the Dash state (seconds for 10k points), and writes the
+ * lasso outline back into the figure (layout.selections), which makes dcc.Graph redraw the
+ * whole WebGL map once more. Here the map's events are intercepted first: the row numbers of
+ * the base trace go straight to the lasso-event store (the server accumulates them), the
+ * Graph only hears of the lasso's outline, and the outline never enters the figure.
+ */
+(function () {
+  function rowsOf(points) {
+    var rows = [];
+    for (var i = 0; i < points.length; i++) {
+      var p = points[i];
+      if (p.curveNumber === 0) { rows.push(p.pointIndex !== undefined ? p.pointIndex : p.pointNumber); }
+    }
+    return rows;
+  }
+
+  function intercept(gd) {
+    if (gd.__chemmapLasso || typeof gd.emit !== "function") { return; }
+    gd.__chemmapLasso = true;
+    var emit = gd.emit;
+    gd.emit = function (event, data) {
+      if (event === "plotly_selected" && data && Array.isArray(data.points)) {
+        var rows = rowsOf(data.points);
+        if (rows.length && window.dash_clientside.set_props) {
+          window.dash_clientside.set_props("lasso-event", {data: {rows: rows, time: Date.now()}});
+        }
+        data = Object.assign({}, data, {points: []});
+      } else if (event === "plotly_relayout" && data && typeof data === "object") {
+        var kept = {}, dropped = false;
+        Object.keys(data).forEach(function (key) {
+          if (key.indexOf("selections") === 0) { dropped = true; } else { kept[key] = data[key]; }
+        });
+        if (dropped) {
+          if (Object.keys(kept).length === 0) { return false; }
+          data = kept;
+        }
+      }
+      return emit.call(this, event, data);
+    };
+  }
+
+  function watch(tries) {
+    var gd = document.querySelector("#map-graph .js-plotly-plot");
+    if (gd && gd.emit) { intercept(gd); }
+    // The page (and the graph div with it) is rendered again when the map or the link changes.
+    setTimeout(function () { watch((tries || 0) + 1); }, gd && gd.__chemmapLasso ? 1000 : 100);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { watch(0); });
+  } else {
+    watch(0);
+  }
+})();
 
 /* Element highlight layer of the materials map.
  *

@@ -24,10 +24,13 @@ from dashboard.figures import (
     periodic_table_figure,
     similarity_bar_figure,
 )
-from dashboard.figures.materials_map import FADED_OPACITY
+from dashboard.figures._colors import MISSING_LABEL
+from dashboard.figures.materials_map import FADED_OPACITY, color_marker
 from dashboard.maps import LoadedMap
 
 TABLE_WIDTH = 720
+#: Tallest periodic table on the page: the tiles shrink rather than push the views below away.
+TABLE_MAX_HEIGHT = 700
 MAP_HEIGHT = 820
 BUILTIN_TABLE_COLORINGS = ("category", "block", "group", "period")
 SLOT_NAMES = {ids.SLOT_SEARCH: "searched formula", ids.SLOT_UPLOAD: "your compounds", ids.SLOT_FOCUS: "clicked compound"}
@@ -58,7 +61,10 @@ def _log_counts(counts: pd.Series, title: str) -> tuple[pd.Series, list[float], 
     """log10(1 + count) for colouring, with colour-bar ticks labelled in counts."""
     values = np.log10(1 + counts.astype(np.float64))
     top = int(counts.max()) if len(counts) else 0
-    ticks = [0] + [10**k for k in range(0, len(str(max(top, 1))) + 1) if 10**k <= max(top, 1)]
+    # 0, 10, 100, ...: a tick at 1 would sit too close to 0 on a log(1 + n) bar.
+    ticks = [0] + [10**k for k in range(1, len(str(max(top, 1))) + 1) if 10**k <= top]
+    if len(ticks) < 3 and top >= 1:
+        ticks = sorted({0, 1, top})
     tickvals = [float(np.log10(1 + t)) for t in ticks]
     ticktext = [f"{t:,}" if t < 1000 else f"{t // 1000:,}k" for t in ticks]
     return values.rename(title), tickvals, ticktext
@@ -73,6 +79,7 @@ def table_figure(
     selection_rows=(),
     theme: str = "light",
     width: int = TABLE_WIDTH,
+    max_height: int | None = TABLE_MAX_HEIGHT,
 ) -> go.Figure:
     """The periodic table of the map's element layout, coloured as the menu says.
 
@@ -98,7 +105,11 @@ def table_figure(
     ticks = None
     if counts is not None:
         values, tickvals, ticktext = _log_counts(counts, title)
-        color_by, ticks = title, (tickvals, ticktext)
+        # The colour bar starts at the smallest count of an element with data: no tick below it.
+        with_data = loaded.elements.loc[loaded.elements["has_data"].astype(bool), "symbol"]
+        lowest = float(np.nanmin(values.reindex(with_data).to_numpy(dtype=np.float64), initial=np.inf))
+        kept = [k for k, v in enumerate(tickvals) if v >= lowest - 1e-9] if np.isfinite(lowest) else []
+        color_by, ticks = title, ([tickvals[k] for k in kept], [ticktext[k] for k in kept])
     fig = periodic_table_figure(
         loaded.elements,
         layout=layout,
@@ -108,9 +119,14 @@ def table_figure(
         similar=loaded.similar,
         theme=theme,
         width=width,
+        max_height=max_height,
     )
     if ticks is not None:
-        fig.data[0].marker.colorbar.update(tickmode="array", tickvals=ticks[0], ticktext=ticks[1])
+        colorbar = fig.data[0].marker.colorbar
+        tickvals, ticktext = list(ticks[0]), list(ticks[1])
+        if colorbar.ticktext and colorbar.ticktext[0] == MISSING_LABEL:  # keep the grey band's label
+            tickvals, ticktext = [colorbar.tickvals[0], *tickvals], [MISSING_LABEL, *ticktext]
+        colorbar.update(tickmode="array", tickvals=tickvals, ticktext=ticktext)
         # The hover shows the count itself, not its logarithm.
         shown = counts.reindex([str(s) for s in fig.data[0].customdata]).to_numpy()
         label = title
@@ -212,6 +228,12 @@ def clip_of(loaded: LoadedMap, color: str | None, cmin, cmax) -> tuple[float, fl
     if not low < high:
         raise ValueError(f"the colour range needs min < max (got {low:g} and {high:g})")
     return (low, high)
+
+
+def map_marker(loaded: LoadedMap, *, color: str, cmin=None, cmax=None, theme: str = "light") -> dict:
+    """The colouring part of the base trace's marker (``color``, ``colorscale``, ``cmin``,
+    ``cmax``, ``showscale``, ``colorbar``), exactly as :func:`map_figure` draws it."""
+    return color_marker(loaded.points, color_by=color, clip=clip_of(loaded, color, cmin, cmax), theme=theme)
 
 
 def map_figure(

@@ -16,9 +16,10 @@ from dashboard.maps import LoadedMap
 NEIGHBOURS = 10
 
 
-def focus_from_click(click_data: object, n_points: int, upload: object = None) -> dict | str:
+def focus_from_click(click_data: object, n_points: int, upload: object = None) -> dict | str | None:
     """The focus a map click asks for: ``{"row": r}`` for a compound of the map, or the
-    formula of an uploaded compound (to be placed), from plotly's ``clickData``."""
+    formula of an uploaded compound (to be placed), from plotly's ``clickData``; None for a
+    click on the searched formula's star or on the focus ring (nothing new to show)."""
     if not isinstance(click_data, dict) or not isinstance(click_data.get("points"), list) or not click_data["points"]:
         raise validate.InputError("a click on the map must name one point")
     point = click_data["points"][0]
@@ -27,12 +28,14 @@ def focus_from_click(click_data: object, n_points: int, upload: object = None) -
     curve = point.get("curveNumber")
     if curve == 0:
         return {"row": validate.row(point.get("pointIndex", point.get("pointNumber")), n_points)}
-    if curve == ids.SLOT_UPLOAD and isinstance(upload, dict):
+    if curve == ids.SLOT_UPLOAD:
+        uploaded = (validate.overlay(upload) or {"points": []})["points"]
         index = point.get("pointIndex")
-        uploaded = upload.get("points") or []
-        if isinstance(index, int) and 0 <= index < len(uploaded):
-            return str(uploaded[index].get("formula", ""))
-    raise validate.InputError("")
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(uploaded):
+            return uploaded[index]["formula"]
+    elif curve in (ids.SLOT_SEARCH, ids.SLOT_FOCUS):
+        return None
+    raise validate.InputError(f"a click on the map must name a compound of the map or of the upload, got {validate.shortened(point, 80)}")
 
 
 def _value_text(value, column: str) -> str:
@@ -68,12 +71,14 @@ def _neighbour_list(loaded: LoadedMap, rows, distances) -> html.Ol:
 
 def details_children(loaded: LoadedMap, focus: object) -> list:
     """The details panel for a focus: ``{"row": r}`` or ``{"placed": search result}``."""
-    if not isinstance(focus, dict):
+    if focus is None:
         return [html.P("Click a compound on the map, or find a formula, to see its properties and its nearest compounds.", className="muted")]
+    if not isinstance(focus, dict):
+        raise validate.InputError(f"the compound to show must be an object, got {type(focus).__name__}")
     if "row" in focus:
         row = validate.row(focus["row"], loaded.n_points)
         record = loaded.points.iloc[row]
-        distances, neighbours = loaded.artifact.neighbours_of([row], k=NEIGHBOURS)
+        distances, neighbours = loaded.neighbours_of([row], k=NEIGHBOURS)
         columns = [c for c in loaded.points.columns if c not in ("id", "formula", "x", "y")]
         return [
             html.H3([html.Span(record["formula"], className="formula"), html.Span(f"  {record['id']}", className="muted")]),
@@ -115,6 +120,8 @@ def register(app, context) -> None:
                 return no_update
             return {"row": validate.row(triggered.get("row"), loaded.n_points)}
         target = focus_from_click(click_data, loaded.n_points, upload)
+        if target is None:
+            return no_update
         if isinstance(target, str):
             result = search_module.run_search(loaded, target)
             return search_module.focus_of(result) or no_update
@@ -144,6 +151,7 @@ def register(app, context) -> None:
             return no_update
         loaded = context.load(map_name)
         patch = Patch()
-        theme = theme if theme in th.THEMES else "light"
+        theme = validate.choice(theme, th.THEMES, name="theme")
+        focus = validate.focus(focus, loaded.n_points)
         patch["data"][ids.SLOT_FOCUS] = build.overlay_trace(build.focus_points(loaded, focus), ids.SLOT_FOCUS, theme=theme).to_plotly_json()
         return patch

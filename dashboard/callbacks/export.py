@@ -7,12 +7,16 @@ the compounds in the visible window are exported.
 
 from __future__ import annotations
 
+import logging
+
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard.callbacks import build, validate
 from dashboard.components import ids
 from dashboard.export import FORMATS, ExportError, export_figure
 from dashboard.state import LAYOUTS, MODES, OPACITY_RANGE, ORDERS, SIZE_RANGE, THEMES
+
+log = logging.getLogger(__name__)
 
 #: Vector exports of more markers than this make files too large to open comfortably.
 MAX_VECTOR_POINTS = 150_000
@@ -74,9 +78,9 @@ def figure_to_export(context, target: str, values: dict):
             opacity=validate.number(values.get("opacity"), name="opacity", low=OPACITY_RANGE[0] - 0.05, high=OPACITY_RANGE[1]),
             theme=theme,
             highlight=loaded.highlight(symbols, mode) if symbols else None,
-            search=values.get("search"),
-            upload=values.get("upload"),
-            focus=values.get("focus"),
+            search=validate.search_result(values.get("search"), loaded.n_points),
+            upload=validate.overlay(values.get("upload")),
+            focus=validate.focus(values.get("focus"), loaded.n_points),
             x_range=x_range,
             y_range=y_range,
             webgl=False,
@@ -141,7 +145,8 @@ def register(app, context) -> None:
         if not isinstance(triggered, dict) or not any(t.get("value") for t in ctx.triggered):
             return no_update, no_update, no_update, no_update
         target = triggered.get("target")
-        if target not in ids.EXPORT_TARGETS:
+        if not isinstance(target, str) or target not in ids.EXPORT_TARGETS:
+            log.warning("export dialog: refused unknown figure %s", validate.shortened(repr(target)))
             return no_update, no_update, no_update, no_update
         return "modal open", target, f"Figure: {ids.EXPORT_TARGETS[target]}", ""
 

@@ -36,7 +36,7 @@ def run_search(loaded: LoadedMap, text: object) -> dict:
     if exact.size:
         row = int(exact[0])
         return {"status": "known", "row": row, "formula": formula, "x": float(loaded.points["x"].iat[row]), "y": float(loaded.points["y"].iat[row])}
-    placed = loaded.artifact.place([formula], k=NEIGHBOURS).iloc[0]
+    placed = loaded.place([formula], k=NEIGHBOURS).iloc[0]
     if placed["error"]:
         return {"status": "invalid", "formula": formula, "message": str(placed["error"])}
     if int(placed["known_row"]) >= 0:

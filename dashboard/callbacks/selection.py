@@ -7,6 +7,8 @@ not 50k hover records.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 from dash import ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html, no_update
@@ -23,6 +25,12 @@ MAX_TABLE_ROWS = 10_000
 def merge_rows(current: np.ndarray, new: np.ndarray) -> np.ndarray:
     """Union of two row sets, sorted."""
     return np.union1d(current, new).astype(np.int64)
+
+
+def selection_revision() -> str:
+    """A fresh ``layout.selectionrevision``: plotly then applies the figure's ``selectedpoints``
+    instead of keeping the selection the user last drew (``uirevision`` keeps UI state)."""
+    return f"selection-{time.monotonic_ns()}"
 
 
 def lasso_rows(event: object, n_points: int) -> np.ndarray:
@@ -106,11 +114,14 @@ def register(app, context) -> None:
             if built:
                 patch["data"][0]["selectedpoints"] = None
                 patch["layout"]["selections"] = []
+                patch["layout"]["selectionrevision"] = selection_revision()
             return [], "category" if table_color == "selection" else no_update, patch, no_update
         rows = merge_rows(validate.rows(current, loaded.n_points), lasso_rows(event, loaded.n_points))
         if built:
             patch["data"][0]["selectedpoints"] = rows.tolist()
             patch["data"][0]["unselected"] = {"marker": {"opacity": 0.12}}
+            # A new revision makes plotly show these rows (all lassos), not the last lasso it kept as UI state.
+            patch["layout"]["selectionrevision"] = selection_revision()
         return rows.tolist(), "selection" if rows.size else no_update, patch, no_update
 
     @app.callback(

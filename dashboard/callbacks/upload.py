@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+import re
 
 import numpy as np
 from dash import Input, Output, Patch, State, ctx, html, no_update
@@ -15,34 +17,50 @@ from dash import Input, Output, Patch, State, ctx, html, no_update
 from dashboard.callbacks import build, validate
 from dashboard.components import ids
 from dashboard.maps import LoadedMap
+from dashboard.settings import upload_limit_bytes
 from data.user_dataset import UserDatasetError, load_user_dataset
 
-#: Largest upload accepted (the browser checks it too).
+log = logging.getLogger(__name__)
+
+#: Largest upload accepted by default (the browser checks it too); the app uses its settings'
+#: ``max_upload_mb`` (``CHEMMAP_MAX_UPLOAD_MB``), 20 MB unless configured.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Data rows an upload may hold. Only ``MAX_PLACED`` are drawn; reading and validating a
+#: longer table would hold a server worker for seconds per request. A bigger dataset gets
+#: its own map with ``python app.py build-map --dataset FILE``.
+MAX_UPLOAD_ROWS = 100_000
 #: Rows placed on the map; beyond that the rest is reported, not drawn.
 MAX_PLACED = 5_000
+#: Characters of a file name kept for messages.
+MAX_FILENAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Skipped rows listed on the page.
 LISTED_SKIPPED = 50
 
 
-def decode_upload(contents: object, filename: object) -> tuple[bytes, str]:
-    """The bytes of a ``dcc.Upload`` data URL (``data:...;base64,...``)."""
+def decode_upload(contents: object, filename: object, *, max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[bytes, str]:
+    """The bytes of a ``dcc.Upload`` data URL (``data:...;base64,...``) and a clean file name;
+    over ``max_bytes`` is refused before decoding."""
     if not isinstance(contents, str) or "," not in contents:
         raise validate.InputError("the upload is not a file (expected a data URL)")
-    name = filename if isinstance(filename, str) and filename else "upload"
+    if filename is not None and not isinstance(filename, str):
+        raise validate.InputError(f"the upload's file name must be text, got {type(filename).__name__}")
+    name = _CONTROL.sub("?", filename[:MAX_FILENAME]) if filename else "upload"
     header, _, payload = contents.partition(",")
     if ";base64" not in header:
         raise validate.InputError(f"upload {name!r}: expected base64 content")
-    if len(payload) > MAX_UPLOAD_BYTES * 4 // 3 + 8:
-        raise validate.InputError(f"upload {name!r} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+    if len(payload) > max_bytes * 4 // 3 + 8:
+        raise validate.InputError(f"upload {name!r} is larger than {max_bytes / 2**20:g} MB")
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise validate.InputError(f"upload {name!r} is not valid base64") from None
-    return data, name[:200]
+    return data, name
 
 
-def place_upload(loaded: LoadedMap, data: bytes, filename: str, *, max_placed: int = MAX_PLACED) -> tuple[dict, list]:
+def place_upload(
+    loaded: LoadedMap, data: bytes, filename: str, *, max_placed: int = MAX_PLACED, max_bytes: int = MAX_UPLOAD_BYTES
+) -> tuple[dict, list]:
     """Validate ``data`` and place its formulas on ``loaded``.
 
     Returns
@@ -53,13 +71,13 @@ def place_upload(loaded: LoadedMap, data: bytes, filename: str, *, max_placed: i
         Summary, warnings and the skipped rows with reasons.
     """
     try:
-        dataset = load_user_dataset(data, filename=filename, max_bytes=MAX_UPLOAD_BYTES)
+        dataset = load_user_dataset(data, filename=filename, max_bytes=max_bytes, max_rows=MAX_UPLOAD_ROWS)
     except UserDatasetError as err:
         raise validate.InputError(str(err)) from None
     table = dataset.table
     skipped: list[tuple[int | None, str, str]] = [(int(r.row), str(r.formula), str(r.reason)) for r in dataset.skipped.itertuples(index=False)]
     considered = table.iloc[:max_placed]
-    placed = loaded.artifact.place(considered["formula"].to_numpy(), k=1)
+    placed = loaded.place(considered["formula"].to_numpy(), k=1)
     ok = placed["error"].astype(str).eq("").to_numpy() & np.isfinite(placed["x"].to_numpy(dtype=np.float64))
     for index in np.flatnonzero(~ok):
         skipped.append((None, str(placed["formula"].iat[index]), str(placed["error"].iat[index]) or "could not be placed on this map"))
@@ -73,7 +91,13 @@ def place_upload(loaded: LoadedMap, data: bytes, filename: str, *, max_placed: i
         }
         for i in np.flatnonzero(ok)
     ]
-    lines = [html.Strong(f"{filename}: {len(points):,} compounds placed on the map (diamonds), {len(skipped):,} rows skipped.")]
+    summary = f"{filename}: {len(points):,} compounds placed on the map (diamonds), {len(skipped):,} rows skipped."
+    if skipped or len(dataset.cell_issues) or dataset.warnings:  # the file had problems: say which in the log too
+        problems = [reason for _, _, reason in skipped[:3]] + dataset.warnings[:3]
+        log.warning("upload %s; %s", summary, validate.shortened("; ".join(problems)))
+    else:
+        log.info("upload %s", summary)
+    lines = [html.Strong(summary)]
     if len(table) > max_placed:
         lines.append(html.Div(f"Only the first {max_placed:,} of {len(table):,} valid rows are placed (the rest are not drawn).", className="warning"))
     for warning in dataset.warnings[:10]:
@@ -109,7 +133,8 @@ def register(app, context) -> None:
         if ctx.triggered_id == ids.UPLOAD_CLEAR:
             patch["data"][ids.SLOT_UPLOAD] = build.empty_slot(ids.SLOT_UPLOAD).to_plotly_json()
             return None, "", patch if built else no_update
-        data, name = decode_upload(contents, filename)
-        overlay, message = place_upload(loaded, data, name)
+        limit = upload_limit_bytes()  # the same limit the upload box shows the browser
+        data, name = decode_upload(contents, filename, max_bytes=limit)
+        overlay, message = place_upload(loaded, data, name, max_bytes=limit)
         patch["data"][ids.SLOT_UPLOAD] = build.overlay_trace(build.upload_points(overlay), ids.SLOT_UPLOAD, theme=theme).to_plotly_json()
         return overlay, message, patch if built else no_update

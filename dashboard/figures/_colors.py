@@ -48,6 +48,8 @@ class ColorSpec:
     categories : tuple of str
         Category names, top of the colour bar first; category ``categories[i]`` has code
         ``len(categories) - 1 - i`` (empty for continuous colouring).
+    title : str
+        The colour bar's title as given (before wrapping).
     """
 
     values: np.ndarray
@@ -57,6 +59,7 @@ class ColorSpec:
     colorbar: dict
     missing: np.ndarray
     categories: tuple[str, ...] = field(default=())
+    title: str = ""
 
     def marker(self) -> dict:
         return {
@@ -71,6 +74,11 @@ class ColorSpec:
     def code_of(self, category: str) -> int:
         """The ``marker.color`` value of a category."""
         return len(self.categories) - 1 - self.categories.index(category)
+
+    def category_colors(self) -> list[str]:
+        """The colour of each of ``categories`` (same order), for a legend drawn by hand."""
+        codes = np.array([self.code_of(c) for c in self.categories], dtype=np.float64)
+        return _sample_explicit_scale(self.colorscale, (codes - self.cmin) / (self.cmax - self.cmin))
 
     def point_colors(self) -> list[str]:
         """The colour each point is drawn with (for label contrast; fine for ~100 points)."""
@@ -145,12 +153,17 @@ def continuous_colors(
     clip: tuple[float, float] | None = None,
     colorscale=None,
     dtype=np.float32,
+    missing_band: float = MISSING_BAND,
 ) -> ColorSpec:
     """Continuous colouring, clipped to ``clip`` (default: the finite data range), NaN grey.
 
     Tick labels at a clip bound read "≤ low" / "≥ high" when data lie beyond it, so a capped
-    colour bar (energy above hull capped at 0.5 eV/atom) says so.
+    colour bar (energy above hull capped at 0.5 eV/atom) says so. ``missing_band`` is the
+    share of the colour bar given to the grey "no data" band (when values are missing); a
+    short horizontal bar needs a wider share for its "no data" label.
     """
+    if not 0 < missing_band < 0.5:
+        raise ValueError(f"missing_band must be between 0 and 0.5, got {missing_band}")
     data = np.asarray(values, dtype=np.float64)
     missing = ~np.isfinite(data)
     finite = data[~missing]
@@ -176,16 +189,18 @@ def continuous_colors(
     tickvals, ticktext = list(ticks), labels
     if missing.any():
         # The continuous part keeps [low, high]; the band below it is grey.
-        pad = (high - low) * MISSING_BAND / (1 - MISSING_BAND)
+        pad = (high - low) * missing_band / (1 - missing_band)
         cmin = low - pad
         sentinel = low - pad / 2
         shown = np.where(missing, sentinel, shown)
-        scale = [[0.0, th.nan_color(theme)], [MISSING_BAND, th.nan_color(theme)]] + [
-            [MISSING_BAND + (1 - MISSING_BAND) * stop, color] for stop, color in scale
+        # The grey band ends just below the data's lowest value, so that value is never grey.
+        scale = [[0.0, th.nan_color(theme)], [missing_band - 1e-6, th.nan_color(theme)]] + [
+            [missing_band + (1 - missing_band) * stop, color] for stop, color in scale
         ]
         tickvals = [sentinel, *tickvals]
         ticktext = [MISSING_LABEL, *ticktext]
-    colorbar = th.colorbar(title, theme, tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    top_tick = bool(ticks.size) and math.isclose(ticks[-1], high, rel_tol=1e-9, abs_tol=1e-12)
+    colorbar = th.colorbar(title, theme, top_tick=top_tick, tickmode="array", tickvals=tickvals, ticktext=ticktext)
     return ColorSpec(
         values=shown.astype(dtype),
         colorscale=scale,
@@ -193,6 +208,7 @@ def continuous_colors(
         cmax=high,
         colorbar=colorbar,
         missing=missing,
+        title=title,
     )
 
 
@@ -284,4 +300,5 @@ def categorical_colors(
         colorbar=colorbar,
         missing=missing,
         categories=tuple(names),
+        title=title,
     )

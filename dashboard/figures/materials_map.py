@@ -84,6 +84,23 @@ def _coloring(points: pd.DataFrame, color_by: str, *, clip, colorscale, categori
     )
 
 
+def color_marker(
+    points: pd.DataFrame,
+    *,
+    color_by: str,
+    clip: tuple[float, float] | None = None,
+    colorscale=None,
+    categorical: bool | None = None,
+    theme: str = "light",
+    units: dict[str, str] | None = None,
+) -> dict:
+    """The colouring attributes of the base trace's marker for ``color_by``, exactly as
+    :func:`materials_map_figure` sets them: ``color`` (an array), ``colorscale``, ``cmin``,
+    ``cmax``, ``showscale`` and ``colorbar``. A recolouring can send just these (a Patch)."""
+    th.check_theme(theme)
+    return _coloring(points, color_by, clip=clip, colorscale=colorscale, categorical=categorical, theme=theme, units=units).marker()
+
+
 def _hover_template(columns: Sequence[str], units: dict[str, str] | None) -> str:
     lines = ["<b>%{text}</b>", "%{hovertext}"]
     all_units = {**th.UNITS, **(units or {})}

@@ -30,7 +30,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import theme as th
-from dashboard.figures._colors import ColorSpec, categorical_colors, continuous_colors
+from dashboard.figures import _table_legend as tl
+from dashboard.figures._colors import MISSING_BAND, ColorSpec, categorical_colors, continuous_colors
+from dashboard.figures._overlap import separate_squares
 from fingerprints.elements import CATEGORIES, SYMBOL_TO_INDEX, element_table
 
 LAYOUTS = ("standard", "learned", "grid")
@@ -40,12 +42,17 @@ DESCRIPTIVE_COLUMNS = ("symbol", "name", "Z", "group", "period", "block", "categ
 #: Longer side of the learned free layout, in tiles (the standard table is 18 wide).
 LEARNED_SPAN = 16.0
 #: Tile side as a fraction of the distance between neighbouring positions.
-TILE_FRACTION = {"standard": 0.92, "grid": 0.92, "learned": 0.78}
+TILE_FRACTION = {"standard": 0.92, "grid": 0.92, "learned": 0.9}
 #: Rows of the f-block in the standard layout, a half row below period 7.
 LANTHANIDE_ROW = 8.5
 ACTINIDE_ROW = 9.5
 #: Gap (in rows) between a learned layout and its row of elements without data.
 UNPLACED_GAP = 1.6
+#: The empty block above the transition metals in the standard layout (x from group 3 to 12,
+#: y over periods 1 to 3), where the legend goes as in printed tables: x0, x1, y_top, y_bottom.
+STANDARD_GAP = (2.5, 12.5, 0.5, 3.5)
+#: Room for a figure title, in px.
+TITLE_PX = 52
 
 NO_DATA_LABEL = "No data"
 NOT_PLACED_LABEL = "No data / not placed on the map"
@@ -163,13 +170,25 @@ def standard_positions(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _unplaced_row(n_unplaced: int, x_low: float, width: float, y_start: float) -> tuple[np.ndarray, np.ndarray]:
-    per_row = max(int(np.floor(width)) + 1, 6)
+    capacity = max(int(np.floor(width)) + 1, 6)
+    per_row = -(-n_unplaced // -(-n_unplaced // capacity))  # rows as even as possible: 6 + 5, not 10 + 1
     index = np.arange(n_unplaced)
     return x_low + (index % per_row), y_start + (index // per_row)
 
 
-def tile_positions(elements: pd.DataFrame, layout: str = "standard") -> TileLayout:
-    """Tile centres of every element of ``elements`` (sorted by Z) in ``layout``."""
+def tile_positions(elements: pd.DataFrame, layout: str = "standard", *, separate: bool = False) -> TileLayout:
+    """Tile centres of every element of ``elements`` (sorted by Z) in ``layout``.
+
+    Parameters
+    ----------
+    elements : DataFrame
+        See :func:`periodic_table_figure`.
+    layout : {"standard", "learned", "grid"}
+    separate : bool, keyword-only
+        Learned layout only: move crowded tiles apart until no two overlap
+        (:func:`~dashboard.figures._overlap.separate_squares`, tiles of one unit); otherwise
+        the tiles sit exactly at the rescaled map positions. The figure separates them.
+    """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     frame = _complete(elements)
@@ -200,6 +219,10 @@ def tile_positions(elements: pd.DataFrame, layout: str = "standard") -> TileLayo
             # Map y grows upwards; tile rows grow downwards.
             x[placed] = (points[:, 0] - low[0]) * scale
             y[placed] = (high[1] - points[:, 1]) * scale
+            if separate:
+                spread = separate_squares(np.column_stack([x[placed], y[placed]]), side=1.0)
+                spread -= spread.min(axis=0)
+                x[placed], y[placed] = spread[:, 0], spread[:, 1]
         else:
             x[placed], y[placed] = points[:, 0], points[:, 1]
         x_low, x_high = float(x[placed].min()), float(x[placed].max())
@@ -258,7 +281,7 @@ def _values_for(frame: pd.DataFrame, color_by, values: pd.Series | None) -> tupl
     return str(color_by), frame[color_by]
 
 
-def _coloring(frame: pd.DataFrame, color_by, values, theme: str) -> ColorSpec:
+def _coloring(frame: pd.DataFrame, color_by, values, theme: str, *, missing_band: float = MISSING_BAND) -> ColorSpec:
     has_data = frame["has_data"].to_numpy()
     label, statistic = _values_for(frame, color_by, values)
     if statistic is None:
@@ -275,7 +298,9 @@ def _coloring(frame: pd.DataFrame, color_by, values, theme: str) -> ColorSpec:
     if pd.api.types.is_numeric_dtype(numeric.dtype) and not pd.api.types.is_bool_dtype(numeric.dtype):
         numbers = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
         numbers = np.where(has_data, numbers, np.nan)
-        return continuous_colors(numbers, title=th.label_with_unit(label), theme=theme, dtype=np.float64)
+        return continuous_colors(
+            numbers, title=th.label_with_unit(label), theme=theme, dtype=np.float64, missing_band=missing_band
+        )
     return categorical_colors(
         statistic.astype(object).where(has_data, None), title=th.label_with_unit(label), theme=theme
     )
@@ -322,6 +347,7 @@ def periodic_table_figure(
     width: int = 1200,
     title: str | None = None,
     transition_ms: int = 600,
+    max_height: int | None = None,
 ) -> go.Figure:
     """Periodic table of tiles, in the standard, learned-map or learned-grid layout.
 
@@ -351,6 +377,13 @@ def periodic_table_figure(
         Figure width in px; the height follows from the layout so that tiles are square.
     transition_ms : int
         ``layout.transition.duration`` for animated layout changes (0: none).
+    max_height : int, optional
+        Tallest figure in px: tiles shrink (and the table is centred) to stay within it.
+
+    The legend never takes the tiles' width when it can go elsewhere: categories get a key
+    and statistics a colour bar in the empty block above the transition metals (standard
+    layout), or beside or below the tiles, whichever leaves the larger tiles
+    (``layout.meta["legend"]`` says where).
 
     Returns
     -------
@@ -358,7 +391,7 @@ def periodic_table_figure(
     """
     th.check_theme(theme)
     frame = _complete(elements)
-    positions = tile_positions(frame, layout)
+    positions = tile_positions(frame, layout, separate=True)
     colors = th.palette(theme)
     selected = [selected] if isinstance(selected, str) else list(selected)
     unknown = sorted(set(selected) - set(frame["symbol"]))
@@ -366,22 +399,26 @@ def periodic_table_figure(
         raise ValueError(f"selected elements {unknown[:10]} are not in elements")
     if width < 200:
         raise ValueError(f"width must be at least 200 px, got {width}")
+    if max_height is not None and max_height < 150:
+        raise ValueError(f"max_height must be at least 150 px, got {max_height}")
 
     spec = _coloring(frame, color_by, values, theme)
     label, statistic = _values_for(frame, color_by, values)
+    top = tl.EDGE_PX + (TITLE_PX if title else 0)
+    geometry = _geometry(positions, spec, layout=layout, width=width, max_height=max_height, top=top)
+    box = geometry.legend
+    if not spec.categories and spec.missing.any():
+        # The grey "no data" band gets a fixed length in px, enough for its label.
+        spec = _coloring(frame, color_by, values, theme, missing_band=tl.missing_band_share(box, geometry.plot.height))
     has_data = frame["has_data"].to_numpy()
     fills = spec.point_colors()
     label_colors = np.array(th.text_colors(fills), dtype=object)
     label_colors[~has_data] = colors["muted"]
 
-    margin = {"l": 12, "r": 250 if spec.categories else 170, "t": 64 if title else 16, "b": 12}
-    x_span = positions.x_range[1] - positions.x_range[0]
-    y_span = positions.y_range[0] - positions.y_range[1]
-    cell = (width - margin["l"] - margin["r"]) / x_span
-    height = round(cell * y_span + margin["t"] + margin["b"])
+    cell = geometry.cell
     tile = cell * positions.tile_fraction
-    symbol_px = max(8, round(tile * 0.38))
-    number_px = max(7, round(tile * 0.2))
+    symbol_px = max(8, round(tile * 0.42))
+    number_px = max(7, round(tile * 0.26))
     text = [
         f"<span style='font-size:{number_px}px'>{z}</span><br><b>{symbol}</b>"
         for z, symbol in zip(frame["Z"], frame["symbol"])
@@ -396,6 +433,8 @@ def periodic_table_figure(
         size=tile,
         line={"width": outline_width, "color": outline_color},
         opacity=1.0,
+        # Categories get a key drawn beside the tiles; the colour bar would only repeat it.
+        showscale=not spec.categories,
     )
     trace = go.Scatter(
         x=positions.x,
@@ -417,19 +456,19 @@ def periodic_table_figure(
     fig.update_layout(
         template=th.template_name(theme),
         width=width,
-        height=height,
-        margin={**margin, "autoexpand": False},
+        height=geometry.height,
+        margin={**geometry.margin, "autoexpand": False},
         xaxis={**axis, "range": list(positions.x_range)},
         yaxis={**axis, "range": list(positions.y_range)},
         hoverlabel={"align": "left"},
         dragmode="pan" if layout == "learned" else False,
-        meta={"layout": layout, "tile_px": tile},
+        meta={"layout": layout, "tile_px": tile, "legend": box.placement},
     )
     if title:
         fig.update_layout(title_text=title)
     if transition_ms:
         fig.update_layout(transition={"duration": transition_ms, "easing": "cubic-in-out"})
-    fig.data[0].marker.colorbar.update(x=1.0, xanchor="left", xpad=10)
+    _add_legend(fig, spec, geometry, theme=theme)
     annotation = {"showarrow": False, "font": {"size": th.TICK_FONT_SIZE, "color": colors["muted"]}, "xanchor": "left"}
     if positions.unplaced_label:
         fig.add_annotation(
@@ -439,3 +478,91 @@ def periodic_table_figure(
         for row, name in ((LANTHANIDE_ROW, "lanthanides"), (ACTINIDE_ROW, "actinides")):
             fig.add_annotation(x=3.45, y=row, text=name, **{**annotation, "xanchor": "right"})
     return fig
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Pixel geometry of the table figure: tile cell, margins, height, legend box and origin."""
+
+    cell: float
+    margin: dict
+    height: int
+    legend: tl.Legend
+    legend_origin: tuple[float, float]
+    plot: tl.Plot
+
+
+def _gap_box(positions: TileLayout, cell: float) -> tuple[float, float, float, float]:
+    """The free block above the transition metals, in px relative to the plot's top-left corner."""
+    x0, x1, y0, y1 = STANDARD_GAP
+    left, bottom = positions.x_range[0], positions.y_range[1]
+    inset = 0.12 * cell
+    return ((x0 - left) * cell + inset, (y0 - bottom) * cell + inset, (x1 - x0) * cell - 2 * inset, (y1 - y0) * cell - 2 * inset)
+
+
+def _legend_for(spec: ColorSpec, placement: str, *, width: float, height: float | None = None) -> tl.Legend | None:
+    if spec.categories:
+        return tl.key_legend(spec.categories, spec.title, placement=placement, width=width, height=height)
+    ticks = spec.colorbar.get("ticktext") or []
+    return tl.colorbar_legend(spec.title, ticks, placement=placement, width=width, height=height)
+
+
+def _geometry(positions: TileLayout, spec: ColorSpec, *, layout: str, width: int, max_height: int | None, top: float) -> _Geometry:
+    """Tiles as large as the width (and ``max_height``) allow, with the legend in the gap,
+    beside or below them: whichever leaves the larger tiles (the gap, then the right, wins ties)."""
+    edge = tl.EDGE_PX
+    x_span = positions.x_range[1] - positions.x_range[0]
+    y_span = positions.y_range[0] - positions.y_range[1]
+    inner = width - 2 * edge
+
+    def capped(cell: float, extra_height: float) -> float:
+        if max_height is None:
+            return cell
+        return max(1.0, min(cell, (max_height - top - edge - extra_height) / y_span))
+
+    options = []  # (cell, legend box)
+    if layout == "standard":
+        cell = capped(inner / x_span, 0.0)
+        _, _, gap_width, gap_height = _gap_box(positions, cell)
+        box = _legend_for(spec, "gap", width=gap_width, height=gap_height)
+        if box is not None:
+            options.append((cell, box))
+    if not options:
+        right = _legend_for(spec, "right", width=inner)
+        options.append((capped((inner - right.width - tl.LEGEND_PAD_PX) / x_span, 0.0), right))
+        below = _legend_for(spec, "below", width=inner)
+        options.append((capped(inner / x_span, below.height + tl.LEGEND_PAD_PX), below))
+    cell, box = max(options, key=lambda option: option[0])
+    plot_width, plot_height = cell * x_span, cell * y_span
+    used = plot_width + (box.width + tl.LEGEND_PAD_PX if box.placement == "right" else 0.0)
+    left = edge + max(0.0, (inner - used) / 2)  # centred when the height limit shrank the tiles
+    bottom = edge
+    if box.placement == "below":
+        bottom += box.height + tl.LEGEND_PAD_PX
+    elif box.placement == "right":
+        bottom += max(0.0, box.height - plot_height)  # a tall key beside a low table
+    if box.placement == "right":
+        origin = (left + plot_width + tl.LEGEND_PAD_PX, top)
+    elif box.placement == "below":
+        centred = left + (plot_width - box.width) / 2
+        origin = (min(max(centred, edge), width - edge - box.width), top + plot_height + tl.LEGEND_PAD_PX)
+    else:
+        gap_left, gap_top, gap_width, gap_height = _gap_box(positions, cell)
+        origin = (left + gap_left + (gap_width - box.width) / 2, top + gap_top + (gap_height - box.height) / 2)
+    margin = {"l": left, "r": width - left - plot_width, "t": top, "b": bottom}
+    return _Geometry(cell, margin, round(top + plot_height + bottom), box, origin, tl.Plot(left, top, plot_width, plot_height))
+
+
+def _add_legend(fig: go.Figure, spec: ColorSpec, geometry: _Geometry, *, theme: str) -> None:
+    box, plot = geometry.legend, geometry.plot
+    x0, y0 = geometry.legend_origin
+    if spec.categories:
+        tl.draw_key(
+            fig, box, plot, x0=x0, y0=y0, labels=spec.categories, colors=spec.category_colors(), title=spec.title, theme=theme
+        )
+        return
+    ticktext = list(spec.colorbar.get("ticktext") or [])
+    top_tick = bool(ticktext) and str(ticktext[-1]).startswith("≥")
+    fig.data[0].marker.colorbar.update(
+        tl.colorbar_settings(box, plot, x0=x0, y0=y0, title=spec.title, theme=theme, top_tick=top_tick)
+    )

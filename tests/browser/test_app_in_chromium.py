@@ -7,6 +7,7 @@ page load, ends with no error in the browser console, and saves 1920x1080 screen
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 
@@ -178,6 +179,13 @@ def test_lassos_accumulate_into_the_table(driver, app_server, screenshots, small
         "api.forEachNode(function (n) { out.push(n.data.formula); }); return out;"
     ))  # fmt: skip
     assert table_formulas == set(small_points["formula"].iloc[sorted(both)])
+    # The map shows the accumulated selection, and the lassos stayed light: dcc.Graph's
+    # selectedData holds no points, and the lasso outlines were not written into the figure.
+    shown = driver.execute_script(graph_js("map-graph", "var s = gd.data[0].selectedpoints; return s ? Array.from(s) : null;"))
+    assert shown is not None and set(shown) == both
+    graph_props = driver.execute_script("return window.dash_component_api.getLayout('map-graph').props;")
+    assert not (graph_props.get("selectedData") or {}).get("points")
+    assert not graph_props["figure"]["layout"].get("selections")
     save_screenshot(driver, screenshots, "04-lasso-selection-map")
     save_screenshot(driver, screenshots, "05-selection-table", scroll_to=".below-map")
     # Sorting the table by formula works in the browser.
@@ -273,4 +281,45 @@ def test_link_restores_the_view_and_garbage_falls_back(driver, app_server, scree
     notices = _text(driver, "notices")
     assert "Qq" in notices and "theme" in notices and "x=" in notices and "map=" in notices
     assert driver.find_element(By.ID, "page-root").get_attribute("class") == "page theme-light"
+    assert console_errors(driver) == []
+
+
+LABEL_BOXES_JS = """
+function box(e) { var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }
+var frame = box(gd);
+var texts = [];
+// One box per visible line: a multi-line text's box would include empty spacer lines.
+Array.from(gd.querySelectorAll(arguments[0])).forEach(function (t) {
+  var lines = Array.from(t.querySelectorAll('tspan.line'));
+  (lines.length ? lines : [t]).forEach(function (e) { if (e.textContent.trim()) texts.push([e.textContent, box(e)]); });
+});
+var tiles = Array.from(gd.querySelectorAll('.scatterlayer .point')).map(box);
+return {frame: frame, texts: texts, tiles: tiles};
+"""
+
+
+def _overlaps(a, b, slack: float = 0.5) -> bool:
+    return a[0] + slack < b[2] and b[0] + slack < a[2] and a[1] + slack < b[3] and b[1] + slack < a[3]
+
+
+def test_legends_and_colour_bars_are_inside_and_clear_of_everything(driver, app_server, screenshots):
+    """Measured in the browser: no legend text is cut off, covers a tile, or overlaps another label."""
+    for query in ("?layout=standard", "?layout=standard&pt=count&theme=dark", "?layout=grid&pt=block", "?layout=learned&pt=mean:band_gap"):
+        open_app(driver, app_server + "/" + query + "&color=e_above_hull")
+        _idle(driver)
+        table = driver.execute_script(graph_js("ptable-graph", LABEL_BOXES_JS), ".annotation-text, .colorbar text")
+        left, top, right, bottom = table["frame"]
+        assert len(table["tiles"]) == 98
+        for text, box in table["texts"]:
+            assert left - 1 <= box[0] and box[2] <= right + 1 and top - 1 <= box[1] and box[3] <= bottom + 1, (query, text, box)
+            assert not any(_overlaps(box, tile) for tile in table["tiles"]), (query, text)
+        for (text_a, a), (text_b, b) in itertools.combinations(table["texts"], 2):
+            assert not _overlaps(a, b), (query, text_a, text_b)
+        # The energy above hull colour bar: its title and its "≥ 0.5" top tick do not overlap.
+        colorbar = driver.execute_script(graph_js("map-graph", LABEL_BOXES_JS), ".colorbar text")
+        title = [b for t, b in colorbar["texts"] if "Energy above hull" in t or "eV/atom" in t]
+        cap = [b for t, b in colorbar["texts"] if t.startswith("≥")]
+        assert len(title) == 2 and cap and not any(_overlaps(line, cap[0]) for line in title)
+        assert all(colorbar["frame"][0] <= b[0] and b[2] <= colorbar["frame"][2] + 1 for _, b in colorbar["texts"])
+    save_screenshot(driver, screenshots, "10-learned-map-and-energy-above-hull")
     assert console_errors(driver) == []

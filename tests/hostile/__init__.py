@@ -1,0 +1,1 @@
+"""Hostile and broken inputs at every entry point: the corpus (``corpus.py``) and its tests."""
