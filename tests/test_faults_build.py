@@ -150,7 +150,11 @@ def test_write_table_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch, su
 
 
 def test_atomic_write_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
-    _fill_disk_after(monkeypatch, Path, "write_text")
+    def write_text(self, data, *args, **kwargs):  # for Path methods the target is ``self``
+        self.write_bytes(b"x" * 100)
+        raise NO_SPACE
+
+    monkeypatch.setattr(Path, "write_text", write_text)
     with pytest.raises(DiskFullError, match="no space left on device while writing .*notes.txt"):
         atomic_write(tmp_path / "notes.txt", "hello")
     assert _names(tmp_path) == []
