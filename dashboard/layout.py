@@ -319,7 +319,15 @@ def build_page(state: ViewState, entries: list[MapEntry], loaded: LoadedMap, *, 
     )
 
 
-def empty_page(message: str, *, entries: list[MapEntry], detail: str | None = None) -> html.Div:
+def empty_page(
+    message: str,
+    *,
+    entries: list[MapEntry],
+    detail: str | None = None,
+    title: str = "No map to show yet",
+    hint: str = "Build the default map (about three minutes) with:",
+    command: str = "python app.py build-map --dataset mp --out ~/.cache/chemmap/maps/mp-mined-corrected-umap",
+) -> html.Div:
     """Shown when no map can be loaded: what happened and the command that fixes it."""
     return html.Div(
         [
@@ -339,11 +347,11 @@ def empty_page(message: str, *, entries: list[MapEntry], detail: str | None = No
             html.Main(
                 html.Section(
                     [
-                        html.H2("No map to show yet"),
+                        html.H2(title),
                         html.P(message),
                         html.P(detail, className="muted") if detail else None,
-                        html.P("Build the default map (about three minutes) with:"),
-                        html.Pre("python app.py build-map --dataset mp --out ~/.cache/chemmap/maps/mp-mined-corrected-umap"),
+                        html.P(hint),
+                        html.Pre(command),
                         html.P(f"Maps found: {', '.join(e.name for e in entries) or 'none'}."),
                     ],
                     className="card empty-card",

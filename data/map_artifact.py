@@ -143,6 +143,47 @@ class MapArtifact:
         return result
 
 
+class MapOutputError(OSError):
+    """A map cannot be written where it was asked for; the message names the folder."""
+
+
+def check_output_folder(target: str | os.PathLike) -> Path:
+    """Check, before any work, that a map can be written at ``target``.
+
+    The folder that will hold ``target`` must exist and accept new entries, or be creatable
+    (its nearest existing ancestor is a folder that accepts new entries). Checked by
+    creating and removing an empty temporary folder there, since permission bits say little
+    (root, read-only or virtual file systems such as ``/proc``); nothing is left behind.
+
+    Returns
+    -------
+    Path
+        ``target`` as a path (``~`` expanded).
+
+    Raises
+    ------
+    MapOutputError
+        One line naming the folder and the reason.
+    """
+    target = Path(target).expanduser()
+    folder = target.absolute().parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise MapOutputError(f"cannot write the map {target}: {existing} is a file, not a folder")
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=existing)
+    except OSError as err:
+        reason = (err.strerror or str(err)).lower()
+        where = f"folder {folder}" if existing == folder else f"folder {folder} cannot be created: {existing}"
+        raise MapOutputError(
+            f"cannot write the map {target}: {where} does not accept new files or folders ({reason})"
+        ) from None
+    os.rmdir(probe)
+    return target
+
+
 @contextmanager
 def building_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory next to ``target``; swap it into place on success.
@@ -202,7 +243,8 @@ def write_metadata(directory: Path, metadata: dict) -> Path:
 def read_metadata(directory: str | os.PathLike) -> dict:
     directory = Path(directory)
     if not directory.is_dir():
-        raise MapArtifactError(f"map directory {directory} does not exist")
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise MapArtifactError(f"map directory {directory} {problem}")
     path = directory / METADATA_FILE
     if not path.is_file():
         raise MapArtifactError(f"map directory {directory} is incomplete: no {METADATA_FILE} (build it again with build-map)")

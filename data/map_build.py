@@ -37,6 +37,7 @@ from .map_artifact import (
     PROJECTOR_FILE,
     SKIPPED_FILE,
     building_directory,
+    check_output_folder,
     write_metadata,
 )
 from .sources import Dataset, load_dataset, resolve_similarity
@@ -235,7 +236,10 @@ def build_map(spec: MapSpec, out: str | Path, *, progress: bool = True, cache_di
 
     Returns the directory. Rows whose formula fails to parse, or whose elements all lack
     similarity data, are left out of the map and listed in ``skipped.csv`` with the reason.
+    An output that cannot be written (:class:`data.map_artifact.MapOutputError`) is refused
+    before any work.
     """
+    check_output_folder(out)
     steps = BuildSteps(
         ["load dataset", "similarity", "fingerprints", "compound map", "element map", "quality", "write"],
         progress=progress,

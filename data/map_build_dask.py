@@ -23,7 +23,11 @@ Input
 -----
 A built-in name (``mp``, ``oqmd``, ``alexandria``: these tables are small and loaded in the
 driver), or a path to a Parquet file (read by row groups) or a CSV file (read in chunks of
-``partition_rows`` rows, optionally gzip/zip compressed). The rules of
+``partition_rows`` rows, optionally gzip/zip compressed). A Parquet file is checked as
+``user_dataset`` checks one (``check_parquet_metadata``), per read of row groups rather than
+for the whole file: at most ``MAX_PARTITION_BYTES`` once expanded, judged from the metadata
+before any data is read and from its text read dictionary-encoded before that is expanded,
+so a small file that decompresses to gigabytes is refused, naming the file. The rules of
 :mod:`data.user_dataset` apply per row: formula column found by name or synonym, formulas
 stripped, rows with a missing or unparsable formula and rows repeating the composition of an
 earlier row (``duplicates="first"``) are skipped with the same reasons, malformed CSV lines too;
@@ -79,7 +83,7 @@ from fingerprints.projection import COMPOUND_METHODS, ELEMENT_METHODS, make_proj
 
 from .builtin import BUILTIN_DATASETS
 from .download import sha256_of
-from .map_artifact import POINTS_FILE, building_directory
+from .map_artifact import POINTS_FILE, building_directory, check_output_folder
 from .map_build import (
     MAP_LIBRARIES,
     QUALITY_K,
@@ -97,11 +101,14 @@ from .user_dataset import (
     MAX_CATEGORIES,
     MISSING_TOKENS,
     NUMERIC_THRESHOLD,
+    PARQUET_EXPANSION,
     UserDatasetError,
-    _composition_keys,
-    _delimiter,
-    _find_formula_column,
-    _unique_names,
+    check_parquet_metadata,
+    composition_keys,
+    expanded_text_bytes,
+    find_formula_column,
+    sniff_delimiter,
+    unique_column_names,
 )
 
 log = logging.getLogger(__name__)
@@ -110,11 +117,16 @@ __all__ = [
     "DEFAULT_FIT_SAMPLE",
     "DEFAULT_PARTITION_ROWS",
     "MINED_SELF_MAX_ROWS",
+    "MAX_PARTITION_BYTES",
     "DaskUnavailableError",
     "build_map_dask",
 ]
 
 DEFAULT_PARTITION_ROWS = 250_000
+#: Most bytes one read of a Parquet input (the row groups of a partition) may expand to once
+#: decompressed and decoded, as ``user_dataset`` allows for a whole file; a file over it is
+#: refused before the read is expanded (see ``user_dataset.read_parquet_bounded``).
+MAX_PARTITION_BYTES = DEFAULT_MAX_BYTES * PARQUET_EXPANSION
 DEFAULT_FIT_SAMPLE = 100_000
 #: ``mined:self`` loads the whole file to mine it; above this many rows it is refused.
 MINED_SELF_MAX_ROWS = 1_000_000
@@ -251,7 +263,7 @@ _KIND_TYPES = {"float": pa.float64(), "category": pa.dictionary(pa.int32(), pa.s
 
 
 def _file_rules(names: list[str], first: pa.Table, description: str, notes: list[str], formula_column: str) -> ColumnRules:
-    formula = _find_formula_column(names, formula_column, description, notes)
+    formula = find_formula_column(names, formula_column, description, notes)
     id_column = next((c for c in ID_COLUMNS if c in names and c != formula), None)
     targets = _output_names(names, id_column, formula, notes, description)
     properties, fields = [], []
@@ -351,7 +363,7 @@ def scan_partition(table: pa.Table, rows: int | np.ndarray, rules: ColumnRules, 
     ok = batch.ok
     keys = np.full(len(formulas), np.nan, dtype=np.complex128)
     if ok.any():
-        keys[ok] = _composition_keys(batch.fractions[ok])
+        keys[ok] = composition_keys(batch.fractions[ok])
     failed = np.flatnonzero(~ok)
     missing = np.array([formulas[i] is None for i in failed], dtype=bool)
     reasons = np.where(missing, "missing formula", "invalid formula: " + batch.errors[failed].astype(str))
@@ -516,8 +528,22 @@ class _ParquetSource(_Source):
         if self.n_rows == 0:
             raise UserDatasetError(f"{path} has no data rows")
         self.plan = _row_group_plan([metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)], partition_rows)
+        # A small file can expand to gigabytes (a decompression bomb): every read is checked
+        # from the metadata before any data is read, and its text once read dictionary-encoded.
+        self.max_read_bytes = MAX_PARTITION_BYTES
+        self.fixed_bytes: dict[tuple[int, ...], int] = {}
+        self.text_columns: list[str] = []
+        for groups, _, _ in self.plan:
+            self.text_columns, self.fixed_bytes[tuple(groups)] = check_parquet_metadata(
+                self.file, description=_groups_description(path, groups), max_rows=None,
+                max_expanded_bytes=self.max_read_bytes, row_groups=groups,
+            )  # fmt: skip
+        schema = self.file.schema_arrow
+        self.text_types = {n: schema.field(n).type for n in self.text_columns if not pa.types.is_dictionary(schema.field(n).type)}
+        if self.text_types:
+            self.file = pq.ParquetFile(path, read_dictionary=list(self.text_types))
         raw_names = [n for n in self.file.schema_arrow.names if not n.startswith("__index_level_")]
-        names = _unique_names(raw_names, self.description, self.notes)
+        names = unique_column_names(raw_names, self.description, self.notes)
         if names != raw_names:
             raise UserDatasetError(f"{path}: column names are empty or repeated ({', '.join(map(repr, raw_names))}): rename them")
         first = self._read(self.plan[0], names)
@@ -529,6 +555,16 @@ class _ParquetSource(_Source):
             table = self.file.read_row_groups(groups, columns=columns)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise UserDatasetError(f"{self.path}: row groups {groups} could not be read ({exc})") from None
+        text = [n for n in self.text_columns if n in table.column_names]
+        expanded = self.fixed_bytes[tuple(groups)] + sum(expanded_text_bytes(table.column(n)) for n in text)
+        if expanded > self.max_read_bytes:
+            raise UserDatasetError(
+                f"{_groups_description(self.path, groups)} expands to {expanded / 1e6:.1f} MB of values, more than "
+                f"the limit of {self.max_read_bytes / 1e6:.1f} MB for one read: refused before expanding it"
+            )
+        for name, kind in self.text_types.items():
+            if name in table.column_names:
+                table = table.set_column(table.column_names.index(name), name, table.column(name).cast(kind))
         return table.slice(offset, length)
 
     def partitions(self, columns: list[str]) -> Iterator[_Partition]:
@@ -540,6 +576,12 @@ class _ParquetSource(_Source):
 
     def sha256(self) -> str:
         return sha256_of(self.path)
+
+
+def _groups_description(path: Path, groups: list[int]) -> str:
+    """``path`` and the row groups read together, for messages."""
+    shown = str(groups[0]) if len(groups) == 1 else f"{groups[0]}-{groups[-1]}"
+    return f"{path} (row group{'s' if len(groups) > 1 else ''} {shown})"
 
 
 def _row_group_plan(sizes: list[int], partition_rows: int) -> list[tuple[list[int], int, int]]:
@@ -594,7 +636,7 @@ class _CSVSource(_Source):
             sample = text_head.decode(self.encoding, errors="ignore")
         if not sample.strip():
             raise UserDatasetError(f"{path} is empty")
-        self.delimiter = _delimiter(sample)
+        self.delimiter = sniff_delimiter(sample)
         try:
             header = pd.read_csv(
                 path, sep=self.delimiter, header=None, nrows=1, dtype=str, keep_default_na=False,
@@ -602,7 +644,7 @@ class _CSVSource(_Source):
             )  # fmt: skip
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
             raise UserDatasetError(f"{path} is not a readable CSV file ({str(exc).strip()})") from None
-        self.names = _unique_names([str(v) for v in header.iloc[0].tolist()], self.description, self.notes)
+        self.names = unique_column_names([str(v) for v in header.iloc[0].tolist()], self.description, self.notes)
         chunks = self._chunks(None, record_bad_lines=False)
         first = next(chunks, None)
         chunks.close()
@@ -861,6 +903,8 @@ def build_map_dask(
     ------
     ValueError, UserDatasetError, FileNotFoundError
         Bad options, unreadable input, no usable row; nothing is left at ``out`` then.
+    data.map_artifact.MapOutputError
+        ``out`` cannot be written (checked before any work).
     DaskUnavailableError
         dask or distributed is not installed (checked before any work).
     """
@@ -873,6 +917,7 @@ def build_map_dask(
         raise ValueError(f"unknown compound map method {spec.method!r}: choose one of {', '.join(COMPOUND_METHODS)}")
     if spec.element_method not in ELEMENT_METHODS:
         raise ValueError(f"unknown element map method {spec.element_method!r}: choose one of {', '.join(ELEMENT_METHODS)}")
+    check_output_folder(out)
     sample_size = spec.fit_sample if spec.fit_sample is not None else fit_sample
     probe = make_projector(spec.method, **spec.params)  # bad method or parameters fail before any work
     if sample_size is not None and sample_size < probe._min_samples:

@@ -85,7 +85,13 @@ __all__ = [
     "UserDatasetError",
     "PARQUET_EXPANSION",
     "read_parquet_bounded",
+    "check_parquet_metadata",
+    "expanded_text_bytes",
     "load_user_dataset",
+    "composition_keys",
+    "find_formula_column",
+    "sniff_delimiter",
+    "unique_column_names",
 ]
 
 #: Largest accepted file (and uncompressed content), in bytes.
@@ -366,7 +372,9 @@ def _decode(data: bytes, description: str, notes: list[str]) -> str:
     return text
 
 
-def _delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
+    """The one of ``, ; TAB |`` seen most often in the first non-blank line of ``text``
+    (a comma when none is), e.g. ``"a;b;c"`` -> ``";"``."""
     header = next((line for line in text[:_SNIFF_BYTES].splitlines() if line.strip()), "")
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
@@ -381,7 +389,7 @@ def _read_csv(
     text = _decode(data, description, notes)
     if not text.strip():
         raise UserDatasetError(f"{description} is empty")
-    delimiter = _delimiter(text)
+    delimiter = sniff_delimiter(text)
     if delimiter != ",":
         notes.append(f"{description}: read with the {_DELIMITER_NAMES[delimiter]} ({delimiter!r}) as delimiter")
     # Before pandas reads anything: a header of 100,000 cells takes minutes to check column by column.
@@ -468,9 +476,66 @@ def read_parquet_bounded(
         return io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
 
     parquet = pq.ParquetFile(opened())
+    text, fixed = check_parquet_metadata(
+        parquet, description=description, max_rows=max_rows, max_expanded_bytes=max_expanded_bytes
+    )
+    rows = parquet.metadata.num_rows
+    flat = [f for f in parquet.schema_arrow if not pa.types.is_nested(f.type)]
+    plain_text = [f.name for f in flat if f.name in text and not pa.types.is_dictionary(f.type)]
+    table = pq.read_table(opened(), columns=[f.name for f in flat], read_dictionary=plain_text or None)
+    expanded = fixed + sum(expanded_text_bytes(table.column(name)) for name in text)
+    if expanded > max_expanded_bytes:
+        raise UserDatasetError(
+            f"{description} expands to {_mb(expanded)} of values ({rows:,} rows), more than the limit of "
+            f"{_mb(max_expanded_bytes)}: refused before expanding it"
+        )
+    return table
+
+
+def check_parquet_metadata(
+    parquet,
+    *,
+    description: str,
+    max_rows: int | None = DEFAULT_MAX_ROWS,
+    max_expanded_bytes: int = DEFAULT_MAX_BYTES * PARQUET_EXPANSION,
+    row_groups: list[int] | None = None,
+) -> tuple[list[str], int]:
+    """Refuse a Parquet file (or some of its row groups) from its metadata alone, before any
+    data is read: too many rows or columns, or pages / fixed-width values that expand beyond
+    ``max_expanded_bytes``.
+
+    Parameters
+    ----------
+    parquet : pyarrow.parquet.ParquetFile
+    description : str, keyword-only
+        Names the file in messages.
+    max_rows : int or None, keyword-only
+        Most rows accepted (None: no limit).
+    max_expanded_bytes : int, keyword-only
+        Most bytes the pages, or the fixed-width values with text read as dictionary indices,
+        may take once decompressed.
+    row_groups : list of int, optional, keyword-only
+        Check only these row groups (what one read of them holds); default: the whole file.
+
+    Returns
+    -------
+    text_columns : list of str
+        The text and binary columns: read them dictionary-encoded and add their
+        :func:`expanded_text_bytes` to ``fixed_bytes`` before expanding them.
+    fixed_bytes : int
+        Bytes of the non-text columns (as float64) plus 4 a row for each text column.
+
+    Raises
+    ------
+    UserDatasetError
+        Over a limit; the message names ``description``.
+    """
+    import pyarrow as pa
+
     metadata, schema = parquet.metadata, parquet.schema_arrow
-    rows = metadata.num_rows
-    if rows > max_rows:
+    groups = range(metadata.num_row_groups) if row_groups is None else row_groups
+    rows = metadata.num_rows if row_groups is None else sum(metadata.row_group(g).num_rows for g in groups)
+    if max_rows is not None and rows > max_rows:
         raise UserDatasetError(f"{description} has {rows:,} rows, more than the limit of {max_rows:,} for this use")
     if len(schema) > MAX_COLUMNS:
         raise UserDatasetError(f"{description} has {len(schema):,} columns, more than the limit of {MAX_COLUMNS:,}")
@@ -478,25 +543,13 @@ def read_parquet_bounded(
     text = [f.name for f in flat if _is_text_type(f.type)]
     # text columns are read as dictionary indices (4 bytes a row) until measured
     fixed = int(rows * sum(4 if f.name in text else _byte_width(f.type) for f in flat))
-    pages = sum(
-        metadata.row_group(g).column(c).total_uncompressed_size
-        for g in range(metadata.num_row_groups)
-        for c in range(metadata.num_columns)
-    )
+    pages = sum(metadata.row_group(g).column(c).total_uncompressed_size for g in groups for c in range(metadata.num_columns))
     if max(fixed, pages) > max_expanded_bytes:
         raise UserDatasetError(
             f"{description} expands to more than the limit of {_mb(max_expanded_bytes)} "
             f"({rows:,} rows, {_mb(max(fixed, pages))} before the text is even expanded)"
         )
-    plain_text = [f.name for f in flat if f.name in text and not pa.types.is_dictionary(f.type)]
-    table = pq.read_table(opened(), columns=[f.name for f in flat], read_dictionary=plain_text or None)
-    expanded = fixed + sum(_expanded_text_bytes(table.column(name)) for name in text)
-    if expanded > max_expanded_bytes:
-        raise UserDatasetError(
-            f"{description} expands to {_mb(expanded)} of values ({rows:,} rows), more than the limit of "
-            f"{_mb(max_expanded_bytes)}: refused before expanding it"
-        )
-    return table
+    return text, fixed
 
 
 def _is_text_type(kind) -> bool:
@@ -518,7 +571,7 @@ def _byte_width(kind) -> float:
         return 8.0
 
 
-def _expanded_text_bytes(column) -> int:
+def expanded_text_bytes(column) -> int:
     """Bytes the values of a dictionary-encoded text column expand to (nulls count 0)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -607,7 +660,7 @@ def _read_parquet(
 # --------------------------------------------------------------------------- columns
 
 
-def _unique_names(names: list[str], description: str, notes: list[str]) -> list[str]:
+def unique_column_names(names: list[str], description: str, notes: list[str]) -> list[str]:
     """Strip header cells; name empty ones ``column_<n>``; rename repeats ``<name>_2``, ``_3``...
 
     A new name never takes a name that appears anywhere in the header.
@@ -640,7 +693,16 @@ def _unique_names(names: list[str], description: str, notes: list[str]) -> list[
     return out
 
 
-def _find_formula_column(names: list[str], formula_column: str, description: str, notes: list[str]) -> str:
+def find_formula_column(names: list[str], formula_column: str, description: str, notes: list[str]) -> str:
+    """The column of ``names`` holding the formulas: ``formula_column`` itself, else a
+    case-insensitive match of it or (for ``formula``-like names) of ``FORMULA_SYNONYMS``,
+    noted in ``notes``.
+
+    Raises
+    ------
+    UserDatasetError
+        No such column; the message names ``description`` and lists the columns found.
+    """
     if formula_column in names:
         return formula_column
     lowered = {name.lower(): name for name in reversed(names)}
@@ -782,7 +844,7 @@ def _id_text(value: object) -> str | None:
     return text or None
 
 
-def _composition_keys(fractions) -> np.ndarray:
+def composition_keys(fractions) -> np.ndarray:
     """One complex number per row, equal for equal compositions.
 
     Real and imaginary parts are two fixed random projections of the atomic fractions
@@ -879,13 +941,13 @@ def load_user_dataset(
     if not raw_names:
         left_out = "; ".join(f"{name!r} holds {why}" for name, why in list(ignored.items())[:5])
         raise UserDatasetError(f"{description} has no usable columns" + (f" ({left_out})" if left_out else ""))
-    names = _unique_names(raw_names, description, notes)
+    names = unique_column_names(raw_names, description, notes)
     frame.columns = names
     if len(frame) == 0 and not bad_lines:
         shown = ", ".join(repr(n) for n in names[:20])
         raise UserDatasetError(f"{description} has a header (columns: {shown}) but no data rows")
 
-    formula_name = _find_formula_column(names, formula_column, description, notes)
+    formula_name = find_formula_column(names, formula_column, description, notes)
     if id_column is not None and id_column not in names:
         raise UserDatasetError(
             f"{description} has no id column {id_column!r}; columns found: {', '.join(map(repr, names[:20]))}"
@@ -920,7 +982,7 @@ def load_user_dataset(
             f"({', '.join(f'{int(n)} {k}' for k, n in kinds.items())}; e.g. {examples})"
         )
 
-    keys = _composition_keys(batch.fractions)
+    keys = composition_keys(batch.fractions)
     valid_positions = np.flatnonzero(ok)
     codes, _ = pd.factorize(keys[valid_positions])
     _, first_index = np.unique(codes, return_index=True)

@@ -59,6 +59,42 @@ def _rebuild_disk_full(path: str, message: str, code: int) -> DiskFullError:
     return DiskFullError(path, message, code=code)
 
 
+class NotWritableError(OSError):
+    """``path`` cannot be written (its folder refuses new files, it is a folder, ...).
+
+    The message names the target, never the temporary file the write went through:
+    ``cannot write /x/o.csv: permission denied``. ``errno`` is the original one.
+
+    Attributes
+    ----------
+    path : Path
+        The file that was to be written.
+    reason : str
+        Why, in plain words ("permission denied").
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str, *, code: int | None = None) -> None:
+        super().__init__(code, f"cannot write {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+    def __reduce__(self):
+        return (_rebuild_not_writable, (str(self.path), self.reason, self.errno))
+
+
+def _rebuild_not_writable(path: str, reason: str, code: int | None) -> NotWritableError:
+    return NotWritableError(path, reason, code=code)
+
+
+def not_writable_error(target: str | os.PathLike, error: OSError) -> NotWritableError:
+    """The :class:`NotWritableError` for a write of ``target`` that failed with ``error``."""
+    reason = error.strerror.lower() if error.strerror else str(error)
+    return NotWritableError(target, reason, code=error.errno)
+
+
 def is_disk_full(error: BaseException) -> bool:
     """True when ``error`` says the device has no room left (ENOSPC, EDQUOT, EFBIG)."""
     return isinstance(error, OSError) and error.errno in _NO_ROOM
@@ -91,18 +127,32 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
     On any failure (an exception, KeyboardInterrupt) the temporary file is removed and
     ``target`` is left as it was; a full disk is raised as :class:`DiskFullError` naming
-    ``target``.
+    ``target``, and a target that cannot be written (its folder cannot be created or does
+    not accept new files, the target is a folder) as :class:`NotWritableError` naming
+    ``target``, not the temporary file.
     """
     target = Path(target)
     temp = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as err:
+            if is_disk_full(err):
+                raise
+            if target.parent.is_file():  # mkdir says only "file exists"
+                raise NotWritableError(target, f"{target.parent} is a file, not a folder", code=err.errno) from err
+            raise not_writable_error(target, err) from err
         os.close(handle)
         temp = Path(temp_name)
         yield temp
         give_default_permissions(temp)
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as err:
+            if is_disk_full(err):
+                raise
+            raise not_writable_error(target, err) from err
     except OSError as err:
         if is_disk_full(err) and not isinstance(err, DiskFullError):
             raise disk_full_error(target, err) from err

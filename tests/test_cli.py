@@ -207,3 +207,34 @@ def test_default_map_is_built_once_then_reused(tmp_path, monkeypatch, small_data
     assert app.ensure_default_map() == target and len(builds) == 1  # reused, not rebuilt
     (target / "points.parquet").write_bytes(b"garbage")
     assert app.ensure_default_map() == target and len(builds) == 2  # corrupted: rebuilt
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_build_map_refuses_an_unwritable_output_before_any_work(tmp_path, monkeypatch, capsys, engine):
+    import data.map_build as map_build
+    import data.sources as sources
+
+    if engine == "dask":
+        pytest.importorskip("distributed")
+        import data.map_build_dask as map_build_dask
+
+        monkeypatch.setattr(map_build_dask, "_open_source", lambda *a, **k: pytest.fail("read the dataset first"))
+    monkeypatch.setattr(map_build, "load_dataset", lambda *a, **k: pytest.fail("read the dataset first"))
+    monkeypatch.setattr(sources, "load_dataset", lambda *a, **k: pytest.fail("read the dataset first"))
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    cases = {
+        "/proc/m": "folder /proc does not accept new files or folders",  # a virtual file system: not even root writes there
+        "/proc/new/m": "folder /proc/new cannot be created: /proc does not accept",
+        str(a_file / "m"): f"{a_file} is a file, not a folder",
+    }
+    for out, message in cases.items():
+        started = time.perf_counter()
+        code = app.main(["build-map", "--dataset", "mp", "--method", "pca", "--engine", engine, "--out", out, "--quiet"])
+        seconds = time.perf_counter() - started
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.count("\n") == 1 and err.startswith(f"error: cannot write the map {out}: "), err
+        assert message in err
+        assert seconds < 5  # the build itself takes ~9 s; the monkeypatches above prove no work was done
+    assert list(tmp_path.iterdir()) == [a_file]  # the check leaves nothing behind

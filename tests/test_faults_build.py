@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import app
 from data import builtin, cache, map_artifact, wheels
 from data.map_artifact import load_map
 from data.map_build import MapSpec, build_map
-from fingerprints.io import DiskFullError, atomic_write, write_table
+from fingerprints.io import DiskFullError, NotWritableError, atomic_write, write_table
 from tests.test_builtin import CRABNET_WHEEL_NAME, EXPECTED_MP, make_wheel
 
 NO_SPACE = OSError(errno.ENOSPC, "No space left on device")
@@ -158,6 +159,35 @@ def test_atomic_write_on_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(DiskFullError, match="no space left on device while writing .*notes.txt"):
         atomic_write(tmp_path / "notes.txt", "hello")
     assert _names(tmp_path) == []
+
+
+def test_an_unwritable_target_is_named_not_its_temporary_file(tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("kept")
+    a_folder = tmp_path / "o.csv"
+    a_folder.mkdir()
+    cases = {
+        Path("/proc/o.csv"): "cannot write /proc/o.csv: no such file or directory",  # /proc takes no new files, even from root
+        a_folder: f"cannot write {a_folder}: is a directory",  # found only at the final rename
+        a_file / "o.csv": f"cannot write {a_file / 'o.csv'}: {a_file} is a file, not a folder",
+    }
+    for target, message in cases.items():
+        with pytest.raises(NotWritableError) as caught:
+            atomic_write(target, "x")
+        assert str(caught.value).startswith(message), str(caught.value)
+        assert ".tmp" not in str(caught.value) and caught.value.path == target
+        assert isinstance(caught.value, OSError) and caught.value.errno is not None
+        assert pickle.loads(pickle.dumps(caught.value)).args == caught.value.args
+    assert sorted(_names(tmp_path)) == ["notes.txt", "o.csv"] and a_file.read_text() == "kept"
+    assert list(a_folder.iterdir()) == []
+
+
+def test_an_unwritable_output_is_one_line_naming_it_on_the_command_line(small_counts_dir, tmp_path, capsys):
+    formulas = tmp_path / "formulas.txt"
+    formulas.write_text("Fe2O3\nNaCl\n")
+    code = app.main(["fingerprint", "--formulas", str(formulas), "--similarity", f"icsd:{small_counts_dir}", "--out", "/proc/o.csv"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "error: cannot write /proc/o.csv: no such file or directory\n"
 
 
 def test_full_disk_is_one_line_on_the_command_line(small_counts_dir, tmp_path, monkeypatch, capsys):

@@ -192,6 +192,26 @@ def test_dashboard_reports_a_damaged_map_and_serves_the_others(maps_root):
     assert context.load("good").n_points == 384
 
 
+def test_dashboard_page_of_a_damaged_map_says_so_without_server_paths(small_map, tmp_path):
+    root = tmp_path / "maps"
+    root.mkdir()
+    _truncate(_copy(small_map, root / "broken") / "elements.parquet")
+    MAPS.clear()
+    context = AppContext(maps_root=root, start_map=None)
+    rendered = json.dumps(page.page_for(context, "?map=broken").to_plotly_json(), default=str)
+    assert "The map 'broken' is damaged" in rendered
+    assert "map broken: elements.parquet" in rendered  # the problem, with the map named by its name
+    assert "python app.py build-map ... --out broken" in rendered
+    assert "No map to show yet" not in rendered and "Build the default map" not in rendered
+    assert str(tmp_path) not in rendered and str(tmp_path.resolve()) not in rendered
+
+    # gone since it was listed: not damaged, the usual "no map" page, still without the folder
+    entry = context.entries()[0]
+    shutil.rmtree(root / "broken")
+    gone = json.dumps(page.unloadable_map_page(entry, MapArtifactError(f"map directory {entry.path} does not exist"), [entry]).to_plotly_json(), default=str)
+    assert "No map to show yet" in gone and "map directory broken does not exist" in gone and str(tmp_path) not in gone
+
+
 def test_dashboard_picks_up_a_map_repaired_in_place(maps_root, small_map):
     context = AppContext(maps_root=maps_root, start_map=None)
     with pytest.raises(MapArtifactError):

@@ -114,6 +114,11 @@ def test_corrupted_or_half_built_maps_are_refused(built_map, tmp_path):
     with pytest.raises(MapArtifactError, match="does not exist"):
         load_map(tmp_path / "nowhere")
 
+    a_file = tmp_path / "points.parquet"
+    a_file.write_bytes(b"not a map")
+    with pytest.raises(MapArtifactError, match=f"^map directory {a_file} is not a directory$"):
+        load_map(a_file)
+
 
 def test_failed_rebuild_keeps_the_old_map(built_map, dataset_csv, counts_dir, tmp_path, monkeypatch):
     target = _copy(built_map, tmp_path / "kept")

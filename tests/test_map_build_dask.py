@@ -283,6 +283,27 @@ def test_bad_inputs_fail_before_any_work(tmp_path, counts_dir):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("dictionary", [False, True], ids=["plain pages", "dictionary pages"])
+def test_decompression_bomb_parquet_is_refused_before_it_expands(tmp_path, counts_dir, monkeypatch, dictionary):
+    """20,000 copies of a 1,000-character string: 20 MB of values in a file of a few kB. Plain
+    pages are refused from the metadata, before any data is read; dictionary pages (tiny even
+    uncompressed) once read dictionary-encoded and measured, before they are expanded."""
+    bomb = tmp_path / "bomb.parquet"
+    table = pa.table({"formula": ["Fe2O3"] * 20_000, "note": ["x" * 1000] * 20_000})
+    pq.write_table(table, bomb, use_dictionary=dictionary, compression="zstd")
+    assert bomb.stat().st_size < 50_000
+    monkeypatch.setattr(dask_engine, "MAX_PARTITION_BYTES", 5_000_000)
+    if not dictionary:
+        def no_read(*args, **kwargs):
+            raise AssertionError("data read before the metadata check")
+
+        monkeypatch.setattr(pq.ParquetFile, "read_row_groups", no_read)
+    pattern = rf"{bomb} \(row group 0\) expands to .*more than the limit of 5\.0 MB"
+    with pytest.raises(UserDatasetError, match=pattern):
+        build_map_dask(_spec(bomb, counts_dir), tmp_path / "m", progress=False)
+    assert not (tmp_path / "m").exists()
+
+
 def test_row_groups_are_gathered_into_partitions():
     assert _row_group_plan([3000] * 7, 7000) == [([0, 1], 0, 6000), ([2, 3], 0, 6000), ([4, 5], 0, 6000), ([6], 0, 3000)]
     # a row group larger than a partition is read in slices

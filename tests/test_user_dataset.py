@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from data import user_dataset
 from data.user_dataset import DEFAULT_MAX_BYTES, UserDatasetError, load_user_dataset
 
 GOOD_CSV = b"formula,band_gap,kind\nFe2O3,2.1,oxide\nNaCl,5.0,halide\nSi,1.1,element\n"
@@ -481,3 +482,14 @@ def test_two_hundred_thousand_rows_take_seconds_and_duplicates_are_found_by_comp
     assert len(dataset.skipped) == n - distinct
     assert (dataset.skipped["reason"].str.startswith("duplicate composition: same as row ")).all()
     assert seconds < 15, f"{n} rows took {seconds:.1f} s"
+
+
+def test_helpers_shared_with_the_dask_engine_are_public():
+    from fingerprints.formula import parse_formulas
+
+    assert user_dataset.sniff_delimiter("a;b;c\n1;2;3") == ";" and user_dataset.sniff_delimiter("formula") == ","
+    notes: list[str] = []
+    assert user_dataset.unique_column_names(["a", "", "a"], "x.csv", notes) == ["a", "column_2", "a_2"]
+    assert user_dataset.find_formula_column(["Composition", "gap"], "formula", "x.csv", notes) == "Composition"
+    keys = user_dataset.composition_keys(parse_formulas(["Fe2O3", "Fe4O6", "FeO"]).fractions)
+    assert keys[0] == keys[1] != keys[2]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from dash import ClientsideFunction, Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State, html, no_update
 
 from dashboard import layout, state as view_state
 from dashboard.callbacks import search as search_module
@@ -49,7 +49,7 @@ def page_for(context, search: object):
         loaded = MAPS.get(entry)
     except (MapArtifactError, OSError, ValueError) as err:
         log.warning("map %s could not be loaded: %s", entry.name, err)
-        return layout.empty_page(f"The map {entry.name!r} could not be loaded.", entries=entries, detail=str(err))
+        return unloadable_map_page(entry, err, entries)
     state = replace(state, map=loaded.name, notices=tuple(notices))
     state = view_state.reconcile(
         state,
@@ -74,6 +74,30 @@ def page_for(context, search: object):
         except validate.USER_ERRORS as err:
             search_message = str(err)
     return layout.build_page(state, entries, loaded, search_result=search_result, search_message=search_message, focus=focus)
+
+
+def unloadable_map_page(entry, err: BaseException, entries: list) -> html.Div:
+    """The page for a listed map that failed to load: gone since it was listed (the usual
+    "no map" page), or damaged (say so, and how to rebuild it). The server's folders never
+    reach the browser: the map is named by its name."""
+    detail = without_server_path(str(err), entry)
+    if not entry.path.is_dir():
+        return layout.empty_page(f"The map {entry.name!r} could not be loaded.", entries=entries, detail=detail)
+    return layout.empty_page(
+        f"The map {entry.name!r} is damaged and could not be loaded.",
+        entries=entries,
+        detail=detail,
+        title=f"The map {entry.name!r} is damaged",
+        hint="Rebuild it with the options it was built with (dataset, similarity, method):",
+        command=f"python app.py build-map ... --out {entry.path.name}",
+    )
+
+
+def without_server_path(message: str, entry) -> str:
+    """``message`` with the map's folder on the server (as given and resolved) replaced by its name."""
+    for folder in sorted({str(entry.path), str(entry.path.resolve())}, key=len, reverse=True):
+        message = message.replace(folder, entry.name)
+    return message
 
 
 def query_for(context, values: dict) -> str:
