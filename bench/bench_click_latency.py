@@ -280,7 +280,10 @@ def measure_lasso(chrome, url: str, repeats: int) -> list[dict]:
         radius = 0.12 * min(width, height)
         path = [(cx + radius * np.cos(a), cy + radius * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 25)]
         _record(chrome)
-        chrome.execute_script("document.addEventListener('mouseup', function (e) { window.__rec.action = performance.now(); }, {capture: true, once: true});")
+        chrome.execute_script(
+            "document.addEventListener('mousedown', function (e) { window.__rec.down = performance.now(); }, {capture: true, once: true});"
+            "document.addEventListener('mouseup', function (e) { window.__rec.action = performance.now(); }, {capture: true, once: true});"
+        )
         builder = ActionBuilder(chrome)
         pointer = builder.pointer_action
         pointer.move_to_location(int(path[0][0]), int(path[0][1]))
@@ -290,8 +293,9 @@ def measure_lasso(chrome, url: str, repeats: int) -> list[dict]:
         pointer.pointer_up()
         builder.perform()
         _wait(lambda: chrome.execute_script("return window.__rec.action !== undefined;"), 30)
-        started = chrome.execute_script("return window.__rec.action;")
+        started, pressed = chrome.execute_script("return [window.__rec.action, window.__rec.down];")
         result = _finish(chrome, started)
+        result["drag"] = started - pressed  # 24 pointer moves: plotly selects (and used to redraw) at each
         result["selected"] = chrome.execute_script("var s = window.store.getState(); return (s.layout && 0) || document.getElementById('selection-count').textContent;")
         if k:
             results.append(result)
@@ -344,9 +348,10 @@ def _print_actions(label: str, results: list[dict]) -> None:
     def median(key):
         return _summary([r[key] for r in results])[0]
 
+    drag = f" {median('drag'):>8.0f}" if "drag" in results[0] else ""
     print(
         f"{label:>10} {median('total'):>10.0f} {_summary([r['total'] for r in results])[1]:>8.0f} {median('server'):>10.0f} "
-        f"{median('react'):>9.0f} {median('bytes') / 1e6:>9.2f} {median('requests'):>5.0f} {median('redraws'):>8.0f}",
+        f"{median('react'):>9.0f} {median('bytes') / 1e6:>9.2f} {median('requests'):>5.0f} {median('redraws'):>8.0f}{drag}",
         flush=True,
     )
 
@@ -432,7 +437,9 @@ def main(argv=None) -> int:
                 print(f"mode '{args.mode}'")
                 print(f"{'points':>10} {'median ms':>10} {'p95 ms':>8} {'server median ms':>17}  goal {GOAL_MS:.0f} ms")
             else:
-                print(f"{'points':>10} {'median ms':>10} {'p95 ms':>8} {'server ms':>10} {'react ms':>9} {'MB sent':>9} {'reqs':>5} {'redraws':>8}")
+                drag = f" {'drag ms':>8}" if args.action == "lasso" else ""
+                print(f"{'points':>10} {'median ms':>10} {'p95 ms':>8} {'server ms':>10} {'react ms':>9} {'MB sent':>9} {'reqs':>5} {'redraws':>8}{drag}")
+                print("  (median: mouse released / colour chosen -> map redrawn; react: time in Plotly.react of the map)")
             for size in args.sizes:
                 name = f"bench-{size}"
                 started = time.perf_counter()

@@ -127,13 +127,8 @@ def warm_up(app: dash.Dash) -> None:
     entries = context.entries()
     if not entries:
         return
-    loaded = context.load(context.default_name(entries))
-    if hasattr(loaded, "warm"):  # maps that warm up in a thread: finish that work before any fork
-        loaded.warm()
-        return
-    artifact = loaded.artifact
-    if artifact.projector is not None and len(artifact.fingerprints):
-        artifact.projector.transform(artifact.fingerprints[:1])
+    # Through the map's own locks: the work is shared with its background warm-up thread.
+    context.load(context.default_name(entries)).warm()
 
 
 #: Lock file next to the built-in map, held while a process checks or builds it.

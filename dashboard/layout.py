@@ -20,7 +20,8 @@ from dashboard.state import ViewState, to_query
 from fingerprints.elements import SYMBOLS, element_table
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-TABLE_CONFIG = {**GRAPH_CONFIG, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"], "scrollZoom": False}
+# No mode bar on the periodic table: it covered the top-right tiles and legend; the card's Export button exports it.
+TABLE_CONFIG = {**GRAPH_CONFIG, "displayModeBar": False, "scrollZoom": False}
 MAP_CONFIG = {**GRAPH_CONFIG, "scrollZoom": True, "modeBarButtonsToAdd": ["select2d", "lasso2d"]}
 #: Tiles slide for this long when the layout changes (then the figure settles: see chemmap.js).
 TABLE_ANIMATION = {"frame": {"redraw": False}, "transition": {"duration": 700, "easing": "cubic-in-out"}}
@@ -57,12 +58,8 @@ def shell() -> html.Div:
 
 def _header(state: ViewState, entries: list[MapEntry], loaded: LoadedMap | None) -> html.Header:
     options = [{"label": e.label, "value": e.name} for e in entries]
-    subtitle = (
-        f"{loaded.n_points:,} compounds of {loaded.artifact.metadata.get('dataset', {}).get('name', '?')}, "
-        "placed by the similarity of their elements"
-        if loaded
-        else "No map to show yet"
-    )
+    # Short enough for the header at 1920 px (the map menu names the dataset and its size).
+    subtitle = "compounds placed by element similarity" if loaded else "No map to show yet"
     return html.Header(
         [
             html.Div([html.H1("ChemMap"), nav_tabs("explorer", compare_href=view_href(state, "compare")), html.Span(subtitle, className="subtitle")], className="brand"),
@@ -162,7 +159,7 @@ def _similarity_card(state: ViewState, loaded: LoadedMap) -> html.Section:
                     labelled(
                         "Order the heatmap by",
                         dcc.RadioItems(id=ids.HEATMAP_ORDER, options=[{"label": " learned 1D order", "value": "learned"}, {"label": " atomic number", "value": "z"}], value=state.order, inline=True, className="radio"),
-                        help="Learned order: elements sorted so that similar elements are neighbours (clustering of the cosines); blocks on the diagonal are families of interchangeable elements.",
+                        help="Learned order: elements sorted so that similar elements are neighbours (bandwidth seriation of the cosines, close to Pettifor's chemical scale); blocks on the diagonal are families of interchangeable elements.",
                     )
                 ],
                 className="controls",
@@ -197,10 +194,15 @@ def _map_card(state: ViewState, loaded: LoadedMap, search_message) -> html.Secti
                 multiple=False,
                 max_size=upload_limit_bytes(),
             ),
-            help_icon("A file with a 'formula' column and any property columns. Each valid formula is placed on this map (diamonds); skipped rows are listed with the reason."),
+            help_icon(
+                f"A file of up to {upload_limit_bytes() / 2**20:g} MB with a 'formula' column and any property columns. "
+                "Each valid formula is placed on this map (diamonds); skipped rows are listed with the reason."
+            ),
             html.Button("Remove overlay", id=ids.UPLOAD_CLEAR, className="button button-small", n_clicks=0),
         ],
         className="upload-row",
+        # read by assets/chemmap.js, which says so when a file is larger (dcc.Upload drops it silently)
+        **{"data-max-bytes": str(upload_limit_bytes())},
     )
     return card(
         "Materials map",

@@ -100,6 +100,9 @@ LABELS: dict[str, str] = {
     "period": "Period",
     "volume_per_atom": "Volume per atom",
     "energy_per_atom": "Energy per atom",
+    "elements": "Elements",
+    "n_polymorphs": "Polymorphs",
+    "magnetic": "Magnetism",
 }
 
 _PALETTE = {

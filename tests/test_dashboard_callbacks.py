@@ -423,3 +423,93 @@ def test_the_map_callback_sends_a_marker_patch_once_the_map_is_drawn(client):
         response = http.post("/_dash-update-component", json=_map_figure_request(app, triggered, value, built=built))
         figure = response.get_json()["response"]["map-graph"]["figure"]
         assert "data" in figure and len(figure["data"]) == 4 and figure["data"][0]["selectedpoints"], key
+
+
+# ------------------------------------------------------------------------------ what a newcomer reads
+
+
+def test_table_headers_wrap_and_formula_ids_are_not_repeated(loaded):
+    columns = selection.table_columns(loaded)
+    defs = selection.column_defs(loaded.points, columns)
+    assert all(d["wrapHeaderText"] and d["autoHeaderHeight"] for d in defs)
+    headers = {d["field"]: d["headerName"] for d in defs}
+    assert headers["band_gap"] == "Band gap (eV)" and headers["magnetic"] == "Magnetism"
+    by_formula = loaded.points.assign(id=loaded.points["formula"])  # as in the built-in datasets
+    assert [d["field"] for d in selection.column_defs(by_formula, columns)][0] == "formula"
+
+
+def test_details_name_a_compound_once_and_round_noise_to_zero(loaded):
+    points = loaded.points
+    row = 3
+    heading = details.details_children(loaded, {"row": row})[0]
+    assert str(points["id"].iat[row]) in json.dumps(heading.to_plotly_json(), default=str)  # id differs: shown
+    assert details._value_text(-3e-07, "magnetization") == "0 μB"
+    assert details._value_text(1.4931, "band_gap") == "1.493 eV"
+    assert details._value_text(float("nan"), "band_gap") == "no data"
+
+
+def test_similarity_figures_explain_themselves(loaded):
+    bars = build.similarity_figure(loaded, "Fe")
+    assert "element category" in bars.layout.title.subtitle.text
+    heat = build.heatmap_figure(loaded, order="learned")
+    order = list(heat.data[0].x)
+    assert order == list(loaded.order_learned) and list(heat.layout.xaxis.ticktext) == order
+    # Every other element labelled on each side: all of them, at a legible spacing.
+    shown_x = list(heat.layout.xaxis2.tickvals) + list(heat.layout.xaxis3.tickvals)
+    shown_y = list(heat.layout.yaxis2.tickvals) + list(heat.layout.yaxis3.tickvals)
+    assert sorted(shown_x) == sorted(order) == sorted(shown_y)
+    assert heat.layout.xaxis2.side == "top" and heat.layout.xaxis3.side == "bottom"
+    side = heat.layout.width - heat.layout.margin.l - heat.layout.margin.r
+    assert 2 * side / len(order) >= heat.layout.xaxis2.tickfont.size  # label spacing >= font size
+    from dashboard import theme as th
+
+    assert heat.layout.plot_bgcolor == th.nan_color("light") and any("no substitution data" in a.text for a in heat.layout.annotations)
+
+
+def test_a_lasso_patches_the_accumulated_selection_and_a_new_revision(client, loaded):
+    app, http = client
+
+    def lasso(rows, current):
+        body = _callback_request(
+            app,
+            "selection-rows.data",
+            [{"id": ids.LASSO_EVENT, "property": "data", "value": {"rows": rows}}, {"id": ids.SELECTION_CLEAR, "property": "n_clicks", "value": 0}],
+            [
+                {"id": ids.SELECTION_ROWS, "property": "data", "value": current},
+                {"id": ids.TABLE_COLOR, "property": "value", "value": "category"},
+                {"id": ids.MAP_NAME, "property": "data", "value": "small"},
+                {"id": ids.MAP_BUILT, "property": "data", "value": True},
+            ],
+        )
+        response = http.post("/_dash-update-component", json=body).get_json()["response"]
+        operations = {tuple(op["location"]): op["params"].get("value") for op in response["map-graph"]["figure"]["operations"]}
+        return response["selection-rows"]["data"], operations
+
+    rows, operations = lasso([5, 1], [2, 5])
+    assert rows == [1, 2, 5] and operations[("data", 0, "selectedpoints")] == [1, 2, 5]
+    revision = operations[("layout", "selectionrevision")]
+    assert len(operations) == 2  # nothing else travels: no positions, colours or styles
+    assert lasso([5, 1], [2, 5])[1] == operations  # no server time in the answer: servers agree
+    _, again = lasso([3], rows)
+    assert again[("layout", "selectionrevision")] != revision
+    _, empty = lasso([], [])  # an empty lasso with nothing selected leaves every point as it was
+    assert empty[("data", 0, "selectedpoints")] is None
+    # Unselected compounds turn one pale grey (set once with the figure, for either theme).
+    for theme in ("light", "dark"):
+        base = build.map_figure(loaded, color="band_gap", theme=theme, selection_rows=[1, 2]).data[0]
+        assert base.unselected.marker.color == build.UNSELECTED_COLOR[theme] and list(base.selectedpoints) == [1, 2]
+
+
+def test_a_wider_export_rebuilds_tables_and_heatmaps_with_square_tiles(context):
+    base = {"map": "small", "template": "light", "layout": "standard", "table_color": "category", "elements": [], "selection": [], "order": "z"}
+    on_page = export.figure_to_export(context, "table", base)
+    wide = export.figure_to_export(context, "table", {**base, "width": 1600})
+    assert wide.layout.width == 1600 and wide.layout.meta["tile_px"] > 2 * on_page.layout.meta["tile_px"]
+    margin = wide.layout.margin
+    x_span = wide.layout.xaxis.range[1] - wide.layout.xaxis.range[0]
+    y_span = wide.layout.yaxis.range[0] - wide.layout.yaxis.range[1]
+    assert (wide.layout.width - margin.l - margin.r) / x_span == pytest.approx((wide.layout.height - margin.t - margin.b) / y_span, rel=0.01)
+    heat = export.figure_to_export(context, "heatmap", {**base, "width": 1200})
+    assert heat.layout.width == 1200 and heat.layout.height > export.figure_to_export(context, "heatmap", base).layout.height
+    with pytest.raises(validate.InputError, match="width"):
+        export.figure_to_export(context, "table", {**base, "width": 50})

@@ -198,7 +198,8 @@ def test_periodic_table_svg_has_98_tiles_and_labels(browser, tmp_path):
     svg = target.read_text(encoding="utf-8")
     assert len(re.findall(r'<path class="point', svg)) == 98
     assert ">Fe<" in svg and ">Cf<" in svg
-    assert re.search(r"font-size: 30px[^>]*>Category<", svg)  # colour-bar title: 18 px scaled by 30/18
+    # the category key (16 px in the figure) scaled by 30/18 like every other text
+    assert re.search(r"font-size: 26.67px[^>]*>alkali metal<", svg)
     assert not list(tmp_path.glob("*.tmp*")) and os.listdir(tmp_path) == ["table.svg"]
 
 

@@ -89,14 +89,99 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 
 /* Lassos on the materials map, kept light.
  *
- * plotly hands a lasso's points (every field of thousands of points) to dcc.Graph, which
- * stores them as selectedData in the Dash state (seconds for 10k points), and writes the
- * lasso outline back into the figure (layout.selections), which makes dcc.Graph redraw the
- * whole WebGL map once more. Here the map's events are intercepted first: the row numbers of
- * the base trace go straight to the lasso-event store (the server accumulates them), the
- * Graph only hears of the lasso's outline, and the outline never enters the figure.
+ * - plotly hands a lasso's points (every field of thousands of points) to dcc.Graph, which
+ *   stores them as selectedData in the Dash state (seconds for 10k points), and writes the
+ *   lasso outline back into the figure (layout.selections), which makes dcc.Graph redraw the
+ *   whole WebGL map once more. Here the map's events are intercepted first: the row numbers
+ *   of the base trace go straight to the lasso-event store (the server accumulates them and
+ *   patches the selection into the figure: one redraw), the Graph only hears of the lasso's
+ *   outline, and the outline never enters the figure.
+ * - While the lasso is being drawn, plotly restyles the selected points at every mouse move:
+ *   a full WebGL redraw each time (half a second for 100k points without a GPU), so the lasso
+ *   lags behind the mouse. During the drag the WebGL scene is not cleared nor redrawn (the
+ *   outline is SVG and keeps following the mouse); the selection shows with the server's patch.
  */
 (function () {
+  /* If the server's patch does not redraw the map this long after a lasso, redraw it here. */
+  var REDRAW_AFTER_MS = 4000;
+
+  function held(gd) { return !!gd.__chemmapHold; }
+
+  /* Skip the WebGL scene's clear and draw while gd.__chemmapHold is set (remembering that
+   * something was skipped, so the map can be redrawn if nothing else redraws it). */
+  function holdWebGL(gd) {
+    var full = gd._fullLayout;
+    var scene = full && full._plots && full._plots.xy && full._plots.xy._scene;
+    var redraws = [];
+    if (scene && typeof scene.draw === "function") {
+      if (!scene.__chemmapDraw) {
+        var draw = scene.draw;
+        scene.__chemmapDraw = draw;
+        scene.draw = function () {
+          if (held(gd)) { gd.__chemmapSkipped = true; return undefined; }
+          return draw.apply(this, arguments);
+        };
+      }
+      redraws.push(function () { scene.__chemmapDraw.call(scene); });
+    }
+    var clears = [];
+    if (full && full._glcanvas && full._glcanvas.each) {
+      full._glcanvas.each(function (canvas) {
+        var regl = canvas && canvas.regl;
+        if (regl && typeof regl.clear === "function") {
+          if (!regl.__chemmapClear) {
+            var clear = regl.clear;
+            regl.__chemmapClear = clear;
+            regl.clear = function () {
+              if (held(gd)) { gd.__chemmapSkipped = true; return undefined; }
+              return clear.apply(this, arguments);
+            };
+          }
+          clears.push(function () { regl.__chemmapClear.call(regl, {color: true, depth: true}); });
+        }
+      });
+    }
+    gd.__chemmapRedraw = function () { clears.forEach(function (f) { f(); }); redraws.forEach(function (f) { f(); }); };
+  }
+
+  /* Stop holding; if draws were skipped and no redraw follows soon (no patch came), redraw. */
+  function release(gd) {
+    if (!held(gd)) { return; }
+    gd.__chemmapHold = false;
+    var afterplots = gd.__chemmapAfterplots || 0;
+    setTimeout(function () {
+      if (gd.__chemmapSkipped && (gd.__chemmapAfterplots || 0) === afterplots && gd.__chemmapRedraw) {
+        gd.__chemmapRedraw();
+      }
+      gd.__chemmapSkipped = false;
+    }, REDRAW_AFTER_MS);
+  }
+
+  function watchDrags(gd) {
+    gd.on("plotly_afterplot", function () { gd.__chemmapAfterplots = (gd.__chemmapAfterplots || 0) + 1; });
+    gd.addEventListener("mousedown", function (event) {
+      var mode = gd._fullLayout && gd._fullLayout.dragmode;
+      var target = event.target;
+      if ((mode === "lasso" || mode === "select") && target && target.classList && target.classList.contains("nsewdrag")) {
+        holdWebGL(gd);
+        gd.__chemmapSkipped = false;
+        gd.__chemmapHold = true;
+        gd.__chemmapGesture = true;  // the next plotly_selected comes from the user
+        gd.__chemmapPress = (gd.__chemmapPress || 0) + 1;
+      }
+    }, true);
+    // The hold ends when plotly reports the selection (after it stored the outline, which
+    // redraws the map once more), or shortly after the mouse is released without one.
+    window.addEventListener("mouseup", function () {
+      if (held(gd)) { setTimeout(function () { release(gd); }, 1500); }
+      // A press that made no selection (a double-click) must not adopt a later re-emitted one.
+      var press = gd.__chemmapPress;
+      if (gd.__chemmapGesture) {
+        setTimeout(function () { if (gd.__chemmapPress === press) { gd.__chemmapGesture = false; } }, 3000);
+      }
+    }, true);
+  }
+
   function rowsOf(points) {
     var rows = [];
     for (var i = 0; i < points.length; i++) {
@@ -109,14 +194,19 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
   function intercept(gd) {
     if (gd.__chemmapLasso || typeof gd.emit !== "function") { return; }
     gd.__chemmapLasso = true;
+    watchDrags(gd);
     var emit = gd.emit;
     gd.emit = function (event, data) {
       if (event === "plotly_selected" && data && Array.isArray(data.points)) {
-        var rows = rowsOf(data.points);
-        if (rows.length && window.dash_clientside.set_props) {
-          window.dash_clientside.set_props("lasso-event", {data: {rows: rows, time: Date.now()}});
+        // Only selections the user made (plotly re-emits one after the server's patch), and
+        // even empty ones: the server then re-applies the accumulated selection, which
+        // plotly's own empty selection would otherwise replace.
+        if (window.dash_clientside.set_props && gd.__chemmapGesture) {
+          gd.__chemmapGesture = false;
+          window.dash_clientside.set_props("lasso-event", {data: {rows: rowsOf(data.points), time: Date.now()}});
         }
         data = Object.assign({}, data, {points: []});
+        setTimeout(function () { release(gd); }, 0);  // after plotly's own work on this selection
       } else if (event === "plotly_relayout" && data && typeof data === "object") {
         var kept = {}, dropped = false;
         Object.keys(data).forEach(function (key) {
@@ -285,4 +375,28 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     });
     return active ? data.n : 0;
   };
+})();
+
+/* dcc.Upload drops a file above its max_size without a word (plotly/dash#2638): say so next to the box. */
+(function () {
+  function size(n) { return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.ceil(n / 1024) + " kB"; }
+  function refuseTooLarge(event) {
+    var box = event.target && event.target.closest ? event.target.closest("[data-max-bytes]") : null;
+    if (!box || !window.dash_clientside || !window.dash_clientside.set_props) { return; }
+    var limit = Number(box.getAttribute("data-max-bytes"));
+    var files = (event.dataTransfer && event.dataTransfer.files) || (event.target && event.target.files) || [];
+    for (var i = 0; i < files.length; i++) {
+      if (limit > 0 && files[i].size > limit) {
+        window.dash_clientside.set_props("upload-message", {children: {
+          type: "Div", namespace: "dash_html_components",
+          props: {className: "error", children: "File " + JSON.stringify(files[i].name) + " is " + size(files[i].size) +
+            ": this server accepts files up to " + size(limit) +
+            ". Keep only the formula column and the properties you need, or split the file."}
+        }});
+        return;
+      }
+    }
+  }
+  document.addEventListener("change", refuseTooLarge, true);
+  document.addEventListener("drop", refuseTooLarge, true);
 })();

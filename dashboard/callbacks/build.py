@@ -31,7 +31,8 @@ from dashboard.maps import LoadedMap
 TABLE_WIDTH = 720
 #: Tallest periodic table on the page: the tiles shrink rather than push the views below away.
 TABLE_MAX_HEIGHT = 700
-MAP_HEIGHT = 820
+#: The map's height: the page's first screen (1920x1080) shows it whole, colour bar included.
+MAP_HEIGHT = 700
 BUILTIN_TABLE_COLORINGS = ("category", "block", "group", "period")
 SLOT_NAMES = {ids.SLOT_SEARCH: "searched formula", ids.SLOT_UPLOAD: "your compounds", ids.SLOT_FOCUS: "clicked compound"}
 
@@ -230,6 +231,16 @@ def clip_of(loaded: LoadedMap, color: str | None, cmin, cmax) -> tuple[float, fl
     return (low, high)
 
 
+#: Compounds outside a lasso selection: one pale grey, so the selection stands out even where
+#: 100k points overlap (plotly's WebGL markers ignore the opacity of unselected points).
+UNSELECTED_COLOR = {"light": "#D4D4D4", "dark": "#3A3D42"}
+
+
+def unselected_style(theme: str) -> dict:
+    """``unselected`` of the map's base trace (used only while a selection exists)."""
+    return {"marker": {"color": UNSELECTED_COLOR.get(theme, UNSELECTED_COLOR["light"])}}
+
+
 def map_marker(loaded: LoadedMap, *, color: str, cmin=None, cmax=None, theme: str = "light") -> dict:
     """The colouring part of the base trace's marker (``color``, ``colorscale``, ``cmin``,
     ``cmax``, ``showscale``, ``colorbar``), exactly as :func:`map_figure` draws it."""
@@ -280,9 +291,11 @@ def map_figure(
         base.customdata = custom
     mask = highlight if highlight is None or rows is None else highlight[rows]
     base.marker.opacity = opacity_values(mask, opacity)
+    # Set even without a selection: the lasso callback then only patches ``selectedpoints``.
+    base.unselected = unselected_style(theme)
+    base.selected = {"marker": {"opacity": 1.0}}
     if selection_rows is not None and len(selection_rows) and rows is None:
         base.selectedpoints = np.asarray(selection_rows, dtype=np.int64)
-        base.unselected = {"marker": {"opacity": 0.12}}
     for slot, frame in (
         (ids.SLOT_SEARCH, search_points(search)),
         (ids.SLOT_UPLOAD, upload_points(upload)),
@@ -313,14 +326,18 @@ def visible_rows(loaded: LoadedMap, x_range, y_range) -> np.ndarray | None:
 
 def similarity_figure(loaded: LoadedMap, element: str, *, theme: str = "light") -> go.Figure:
     fig = similarity_bar_figure(loaded.cosines, element, top=15, theme=theme)
-    fig.update_layout(height=560, margin={"t": 60})
+    fig.update_layout(height=580)
     return fig
 
 
-def heatmap_figure(loaded: LoadedMap, *, order: str = "learned", theme: str = "light") -> go.Figure:
-    fig = cosine_heatmap_figure(loaded.cosines, order=loaded.order_learned if order == "learned" else None, theme=theme)
-    fig.update_layout(width=720, height=720, title={"text": "Cosine similarity of all element pairs", "y": 0.995, "yanchor": "top"}, margin={"t": 95})
-    return fig
+def heatmap_figure(loaded: LoadedMap, *, order: str = "learned", theme: str = "light", width: int | None = None) -> go.Figure:
+    return cosine_heatmap_figure(
+        loaded.cosines,
+        order=loaded.order_learned if order == "learned" else None,
+        theme=theme,
+        width=width or TABLE_WIDTH,
+        title="Cosine similarity of all element pairs",
+    )
 
 
 def message_figure(message: str, *, theme: str = "light", height: int = 300) -> go.Figure:

@@ -38,11 +38,15 @@ def focus_from_click(click_data: object, n_points: int, upload: object = None) -
     raise validate.InputError(f"a click on the map must name a compound of the map or of the upload, got {validate.shortened(point, 80)}")
 
 
+#: Property values closer to zero than this read "0" (a magnetisation of -3e-07 μB is none).
+ZERO_BELOW = 5e-4
+
+
 def _value_text(value, column: str) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)) or (not isinstance(value, str) and pd.isna(value)):
         return "no data"
     if isinstance(value, (float, np.floating)):
-        text = f"{value:.4g}"
+        text = "0" if abs(value) < ZERO_BELOW else f"{value:.4g}"
     else:
         text = str(value)
     unit = th.UNITS.get(column)
@@ -54,7 +58,7 @@ def _neighbour_list(loaded: LoadedMap, rows, distances) -> html.Ol:
     points = loaded.points
     key = loaded.default_color
     for row, distance in zip(rows, distances):
-        extra = f" · {th.LABELS.get(key, key)} {_value_text(points[key].iat[row], key)}" if key else ""
+        extra = f" · {th.LABELS.get(key, key).lower()} {_value_text(points[key].iat[row], key)}" if key else ""
         items.append(
             html.Li(
                 html.Button(
@@ -80,8 +84,9 @@ def details_children(loaded: LoadedMap, focus: object) -> list:
         record = loaded.points.iloc[row]
         distances, neighbours = loaded.neighbours_of([row], k=NEIGHBOURS)
         columns = [c for c in loaded.points.columns if c not in ("id", "formula", "x", "y")]
+        same = str(record["id"]) == str(record["formula"])  # the built-in datasets name compounds by formula
         return [
-            html.H3([html.Span(record["formula"], className="formula"), html.Span(f"  {record['id']}", className="muted")]),
+            html.H3([html.Span(record["formula"], className="formula")] + ([] if same else [html.Span(f"  {record['id']}", className="muted")])),
             html.Table(
                 html.Tbody([html.Tr([html.Th(th.LABELS.get(c, c)), html.Td(_value_text(record[c], c))]) for c in columns]),
                 className="properties",

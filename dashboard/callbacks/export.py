@@ -37,10 +37,16 @@ def _int_or_none(value: float | None) -> int | None:
     return None if value is None else int(round(value))
 
 
+#: Figures whose tiles or cells are sized in pixels from the figure's width: an export at another
+#: width rebuilds them at that width (their height follows from it).
+SIZED_FROM_WIDTH = ("table", "heatmap")
+
+
 def figure_to_export(context, target: str, values: dict):
     """The figure ``target`` in the export theme, rebuilt from the page's state."""
     loaded = context.load(values.get("map"))
     theme = validate.choice(values.get("template"), THEMES, name="template")
+    width = _int_or_none(validate.number(values.get("width"), name="width", low=200, high=6000, allow_none=True))
     if target == "table":
         return build.table_figure(
             loaded,
@@ -49,11 +55,12 @@ def figure_to_export(context, target: str, values: dict):
             elements=validate.elements(values.get("elements")),
             selection_rows=validate.rows(values.get("selection"), loaded.n_points),
             theme=theme,
+            **({"width": width, "max_height": None} if width else {}),
         )
     if target == "similarity":
         return build.similarity_figure(loaded, validate.element(values.get("element")), theme=theme)
     if target == "heatmap":
-        return build.heatmap_figure(loaded, order=validate.choice(values.get("order"), ORDERS, name="order"), theme=theme)
+        return build.heatmap_figure(loaded, order=validate.choice(values.get("order"), ORDERS, name="order"), theme=theme, width=width)
     if target == "map":
         view = values.get("view") if isinstance(values.get("view"), dict) else {}
         x_range, y_range = validate.axis_range(view.get("x")), validate.axis_range(view.get("y"))
@@ -94,6 +101,8 @@ def export_file(context, target: object, values: dict) -> tuple[bytes, str]:
     target = validate.choice(target, tuple(ids.EXPORT_TARGETS), name="figure")
     options = export_options(values)
     figure = figure_to_export(context, target, values)
+    if target in SIZED_FROM_WIDTH:
+        options["height"] = None  # the rebuilt figure's own height keeps tiles and cells square
     try:
         data = export_figure(figure, **options)
     except ExportError as err:

@@ -1,13 +1,17 @@
 """Lasso and box selections: they add up in a store, fill the table, colour the periodic table.
 
-The browser reduces plotly's ``selectedData`` to the row numbers of the base trace before
-anything is sent (a clientside callback), so a lasso over 50k points sends 50k integers,
-not 50k hover records.
+The browser reduces a lasso to the row numbers of the base trace before anything is sent
+(``assets/chemmap.js`` intercepts plotly's selection event and writes them to the
+lasso-event store; the ``lassoRows`` clientside callback on ``selectedData`` is the
+fallback), so a lasso over 50k points sends 50k integers, not 50k hover records, and
+dcc.Graph never holds them. The accumulated rows go back into the figure as one Patch of
+``selectedpoints`` (one WebGL redraw), with a fresh ``selectionrevision`` so that plotly
+shows all lassos, not only the last one it drew.
 """
 
 from __future__ import annotations
 
-import time
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -27,10 +31,17 @@ def merge_rows(current: np.ndarray, new: np.ndarray) -> np.ndarray:
     return np.union1d(current, new).astype(np.int64)
 
 
-def selection_revision() -> str:
-    """A fresh ``layout.selectionrevision``: plotly then applies the figure's ``selectedpoints``
-    instead of keeping the selection the user last drew (``uirevision`` keeps UI state)."""
-    return f"selection-{time.monotonic_ns()}"
+def selection_revision(rows: np.ndarray, event: object = None) -> str:
+    """A new ``layout.selectionrevision`` for each lasso: plotly then shows the figure's
+    ``selectedpoints`` (every lasso so far) instead of keeping the selection the user last
+    drew (``uirevision`` keeps UI state). Derived from the selection and the lasso event
+    (whose browser timestamp differs for each lasso), never from server time: two servers
+    answer the same request identically."""
+    if rows is None:
+        return "selection-cleared"
+    stamp = event.get("time") if isinstance(event, dict) else None
+    digest = zlib.crc32(np.ascontiguousarray(rows, dtype="<i8").tobytes() + repr(stamp).encode())
+    return f"selection-{rows.size}-{digest:08x}"
 
 
 def lasso_rows(event: object, n_points: int) -> np.ndarray:
@@ -41,10 +52,14 @@ def lasso_rows(event: object, n_points: int) -> np.ndarray:
 
 
 def column_defs(points: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """AG Grid columns: id (unless every id is the formula, as in the built-in datasets),
+    formula, then ``columns`` with their labels and units in headers that wrap, not truncate."""
     defs = [
         {"field": "id", "headerName": "id", "pinned": "left", "minWidth": 120, "filter": "agTextColumnFilter"},
         {"field": "formula", "headerName": "Formula", "pinned": "left", "minWidth": 130, "filter": "agTextColumnFilter"},
     ]
+    if points["id"].astype(str).equals(points["formula"].astype(str)):
+        defs = defs[1:]
     for column in columns:
         numeric = pd.api.types.is_numeric_dtype(points[column].dtype) and not pd.api.types.is_bool_dtype(points[column].dtype)
         defs.append(
@@ -56,6 +71,8 @@ def column_defs(points: pd.DataFrame, columns: list[str]) -> list[dict]:
                 "type": "numericColumn" if numeric else None,
             }
         )
+    for definition in defs:
+        definition.update(wrapHeaderText=True, autoHeaderHeight=True)
     return [{k: v for k, v in d.items() if v is not None} for d in defs]
 
 
@@ -114,14 +131,14 @@ def register(app, context) -> None:
             if built:
                 patch["data"][0]["selectedpoints"] = None
                 patch["layout"]["selections"] = []
-                patch["layout"]["selectionrevision"] = selection_revision()
+                patch["layout"]["selectionrevision"] = selection_revision(None)
             return [], "category" if table_color == "selection" else no_update, patch, no_update
         rows = merge_rows(validate.rows(current, loaded.n_points), lasso_rows(event, loaded.n_points))
         if built:
-            patch["data"][0]["selectedpoints"] = rows.tolist()
-            patch["data"][0]["unselected"] = {"marker": {"opacity": 0.12}}
+            # An empty lasso with nothing selected before leaves every point as it was (not all dimmed).
+            patch["data"][0]["selectedpoints"] = rows.tolist() if rows.size else None
             # A new revision makes plotly show these rows (all lassos), not the last lasso it kept as UI state.
-            patch["layout"]["selectionrevision"] = selection_revision()
+            patch["layout"]["selectionrevision"] = selection_revision(rows, event)
         return rows.tolist(), "selection" if rows.size else no_update, patch, no_update
 
     @app.callback(

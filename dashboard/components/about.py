@@ -24,9 +24,9 @@ SOURCES = (
 )
 
 HOW_TO = (
-    ("Periodic table", "Each tile is an element, placed by the learned element map: similar elements sit together. Switch to the learned grid or the standard table to watch the tiles move. Click tiles to highlight the compounds that contain them."),
+    ("Periodic table", "Each tile is an element, placed by the learned element map: similar elements sit together (crowded tiles are pushed apart just enough not to overlap). Switch to the learned grid or the standard table to watch the tiles move. Click tiles to highlight the compounds that contain them."),
     ("Materials map", "Each dot is a compound, placed so that compounds with similar composition fingerprints are close. Colour it by a property; hover for details; click a dot for its nearest compounds; drag to lasso a region (lassos add up)."),
-    ("Element similarity", "How often two elements replace each other in the same crystal structure, as the cosine between their element vectors (1 = interchangeable)."),
+    ("Element similarity", "How often two elements replace each other in the same crystal structure, as the cosine between their element vectors (1 = interchangeable). The heatmap's learned 1D order puts similar elements next to each other (seriation; it comes close to Pettifor's chemical scale)."),
     ("Search", "Type a formula: a known compound is shown on the map; a new one is placed on the map from its fingerprint, with its nearest known compounds."),
     ("Share", "The address bar holds the view (map, colours, elements, zoom): copy it to share exactly this view."),
 )
@@ -46,7 +46,13 @@ def _map_facts(entry, metadata: dict) -> list:
         ("Recipe", f"{metadata.get('variant', '?')} element vectors; compound map by {entry.method}"),
     ]
     if compounds:
-        facts.append(("Map quality", f"trustworthiness {compounds.get('trustworthiness', float('nan')):.3f}, {compounds.get('k', '?')}-NN preservation {compounds.get('knn_preservation', float('nan')):.3f}"))
+        k = compounds.get("k", "?")
+        facts.append((
+            "Map quality",
+            f"trustworthiness {compounds.get('trustworthiness', float('nan')):.3f} (1: no compound has false neighbours on the map); "
+            f"{k}-NN preservation {compounds.get('knn_preservation', float('nan')):.3f} (share of each compound's {k} nearest "
+            "compounds that stay its nearest on the map)",
+        ))  # fmt: skip
     if elements:
         facts.append(("Element map", f"nearest neighbour in the same group {elements.get('group', float('nan')):.0%}, same block {elements.get('block', float('nan')):.0%}"))
     if metadata.get("elements_without_data"):

@@ -75,7 +75,7 @@ def export_modal() -> html.Div:
                     labelled("Width (px)", dcc.Input(id=ids.EXPORT_WIDTH, min=200, max=6000, step=10, placeholder="auto", **number)),
                     labelled("Height (px)", dcc.Input(id=ids.EXPORT_HEIGHT, min=200, max=6000, step=10, placeholder="auto", **number)),
                     labelled("Scale", dcc.Input(id=ids.EXPORT_SCALE, min=0.5, max=8, step=0.5, value=2, **number), help="Pixels per figure pixel in PNG (2 or more for print)."),
-                    labelled("Font size (px)", dcc.Input(id=ids.EXPORT_FONT, min=6, max=48, step=1, placeholder="auto (18)", **number)),
+                    labelled("Font size (px)", dcc.Input(id=ids.EXPORT_FONT, min=6, max=48, step=1, placeholder="auto", **number), help="Base font size of the exported figure; automatic: 18 px, legible on slides."),
                     labelled("Template", dcc.RadioItems(id=ids.EXPORT_TEMPLATE, options=[{"label": " Light", "value": "light"}, {"label": " Dark", "value": "dark"}], value="light", inline=True, className="radio"), help="Light suits papers; dark suits dark slides. The figure is rebuilt in that theme."),
                 ],
                 className="export-grid",

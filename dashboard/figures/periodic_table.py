@@ -12,10 +12,17 @@ Figure contract (the app relies on it)
 - ``customdata`` is the element symbol (``clickData["points"][0]["customdata"] == "Fe"``).
 - Coordinates: x grows to the right, y grows downwards (the y axis is reversed), in tile
   units: standard layout x = group, y = period; grid layout x = grid_col, y = grid_row;
-  learned layout: the 2D map rescaled so its longer side spans ``LEARNED_SPAN`` tiles.
+  learned layout: the 2D map rescaled so its longer side spans ``LEARNED_SPAN`` tiles, then
+  crowded tiles pushed apart along the lines joining them until none overlap
+  (:mod:`._overlap`; about 3/4 of each element's 5 nearest neighbours stay among its 5
+  nearest on the default map).
 - Tiles are markers with a size in pixels computed from the figure width (they export as
   vector paths to SVG/PDF); the figure therefore has a fixed ``width`` and ``height``: keep
   the Graph from resizing it (``responsive=False`` or a container as wide as the figure).
+- The legend never narrows the tiles when it can go elsewhere (:mod:`._table_legend`):
+  categories get a key of swatches (layout shapes and annotations; the colour bar is
+  hidden), statistics a colour bar; in the empty block above the transition metals of the
+  standard table, or beside or below a learned layout. ``layout.meta["legend"]`` says where.
 - No element is ever hidden: elements without data are grey, and in the learned layouts
   (and any element without a position there) they sit in a labelled row below the map.
 """

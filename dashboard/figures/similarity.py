@@ -120,18 +120,35 @@ def similarity_bar_figure(cosines: pd.DataFrame, symbol: str, *, top: int = 15, 
     )
     fig.update_layout(
         template=th.template_name(theme),
-        title={"text": f"Most similar to {names.loc[symbol, 'name']} ({symbol})"},
+        title={
+            "text": f"Most similar to {names.loc[symbol, 'name']} ({symbol})",
+            "subtitle": {"text": BAR_COLOUR_NOTE, "font": {"size": th.TICK_FONT_SIZE, "color": th.palette(theme)["muted"]}},
+        },
         height=max(360, 90 + 34 * len(best)),
         xaxis={"title": {"text": "cosine similarity"}, "range": [0, 1.12], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
         yaxis={"type": "category", "tickfont": {"size": th.FONT_SIZE}},
-        margin={"l": 70, "r": 30, "t": 70, "b": 60},
+        margin={"l": 70, "r": 30, "t": 96, "b": 60},
         bargap=0.25,
     )
     return fig
 
 
+#: Subtitle of the ranked bars: what their colours mean.
+BAR_COLOUR_NOTE = "bar colour: element category, as on the periodic table"
+
+#: Element labels along each side of the heatmap: every other element, alternating between
+#: opposite sides, so 98 labels fit at a legible size (hover names every cell).
+HEATMAP_LABEL_SIZE = 10
+HEATMAP_NO_DATA_NOTE = "grey: no substitution data"
+
+
 def cosine_heatmap_figure(
-    cosines: pd.DataFrame, *, order: Sequence[str] | None = None, theme: str = "light"
+    cosines: pd.DataFrame,
+    *,
+    order: Sequence[str] | None = None,
+    theme: str = "light",
+    width: int = 900,
+    title: str | None = None,
 ) -> go.Figure:
     """Heatmap of all pairwise element cosines.
 
@@ -141,12 +158,19 @@ def cosine_heatmap_figure(
     order : sequence of str, optional
         Row/column order: Z order by default, or a learned 1D ordering. Must list every
         element of ``cosines`` exactly once.
+    theme : {"light", "dark"}
+    width : int
+        Figure width in px; the heatmap is square and the height follows.
+    title : str, optional
 
     Notes
     -----
-    Elements without data are blank rows and columns (NaN), still labelled, so the gap is
-    visible. plotly.js draws heatmaps as one embedded raster image even in SVG/PDF export
-    (one pixel per cell, sharp at any zoom); axes and labels stay vector.
+    Elements without data are grey rows and columns (NaN), still labelled, so the gap is
+    visible. The element labels alternate between the opposite sides of the heatmap
+    (1st, 3rd, ... on the top and left; 2nd, 4th, ... on the bottom and right) so that
+    they stay legible; the main axes keep every label (``xaxis.ticktext``) for reference.
+    plotly.js draws heatmaps as one embedded raster image even in SVG/PDF export (one pixel
+    per cell, sharp at any zoom); axes and labels stay vector.
     """
     th.check_theme(theme)
     _check_cosines(cosines)
@@ -164,6 +188,9 @@ def cosine_heatmap_figure(
             problems.append(f"lacks {sorted(set(symbols) - set(order))[:5]}")
         if problems:
             raise ValueError(f"order must list each element of cosines once: it {'; '.join(problems)}")
+    if width < 300:
+        raise ValueError(f"width must be at least 300 px, got {width}")
+    colors = th.palette(theme)
     matrix = cosines.loc[order, order].to_numpy(dtype=np.float64).copy()
     has_data = elements_with_data(cosines.loc[order, order])
     matrix[~has_data, :] = np.nan
@@ -176,29 +203,58 @@ def cosine_heatmap_figure(
             zmin=0.0,
             zmax=1.0,
             colorscale=th.SEQUENTIAL_SCALE,
-            colorbar=th.colorbar("cosine", theme),
+            colorbar=th.colorbar("cosine", theme, len=0.7, y=0.5, yanchor="middle", x=1.0, xanchor="left", xpad=42),
             hoverongaps=False,
             hovertemplate="%{y} – %{x}<br>cosine %{z:.3f}<extra></extra>",
         )
     )
-    tick = {
-        "type": "category",
-        "tickmode": "array",
-        "tickvals": order,
-        "ticktext": order,
-        "tickfont": {"size": 9},
-        "showgrid": False,
-        "ticks": "",
-    }
+    label_font = {"size": HEATMAP_LABEL_SIZE, "color": colors["text"]}
+    category = {
+        "type": "category", "categoryorder": "array", "categoryarray": order, "showgrid": False, "ticks": "",
+        "showline": False, "zeroline": False, "automargin": False,  # fixed margins keep the heatmap square and large
+    }  # fmt: skip
+    main = {**category, "tickmode": "array", "tickvals": order, "ticktext": order, "showticklabels": False}
+    # Exact ranges: autorange would pad the matched label axes' invisible markers.
+    x_range, y_range = [-0.5, len(order) - 0.5], [len(order) - 0.5, -0.5]
+    first, second = order[0::2], order[1::2]
+
+    def labels(values, side: str, overlaying: str, **extra) -> dict:
+        return {**category, "tickmode": "array", "tickvals": values, "ticktext": values, "tickfont": label_font,
+                "side": side, "overlaying": overlaying, "matches": overlaying, **extra}  # fmt: skip
+
+    margin = {"l": 40, "r": 140, "t": 40 + (48 if title else 0), "b": 64}
+    side = width - margin["l"] - margin["r"]
     fig.update_layout(
         template=th.template_name(theme),
-        width=900,
-        height=860,
-        xaxis={**tick, "side": "top", "tickangle": -90, "constrain": "domain"},
-        yaxis={**tick, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
-        margin={"l": 50, "r": 30, "t": 60, "b": 20},
-        plot_bgcolor=th.palette(theme)["paper"],
+        width=width,
+        height=side + margin["t"] + margin["b"],
+        xaxis={**main, "side": "top", "constrain": "domain", "range": x_range},
+        yaxis={**main, "range": y_range, "scaleanchor": "x", "constrain": "domain"},
+        xaxis2=labels(first, "top", "x", tickangle=-90, range=x_range),
+        xaxis3=labels(second, "bottom", "x", tickangle=-90, range=x_range),
+        yaxis2=labels(first, "left", "y", range=y_range),
+        yaxis3=labels(second, "right", "y", range=y_range),
+        # Fixed margins: a margin grown by the colour bar would make the plot area non-square,
+        # and the label axes would no longer line up with the cells.
+        margin={**margin, "autoexpand": False},
+        plot_bgcolor=th.nan_color(theme),
+        meta={"order": list(order)},
     )
+    # The label axes need categories of their own: an invisible diagonal on each pair.
+    for xaxis, yaxis in (("x2", "y2"), ("x3", "y3")):
+        fig.add_trace(
+            go.Scatter(
+                x=order, y=order, xaxis=xaxis, yaxis=yaxis, mode="markers", marker={"opacity": 0, "size": 1},
+                hoverinfo="skip", showlegend=False, name="labels",
+            )
+        )  # fmt: skip
+    if title:
+        fig.update_layout(title={"text": title, "y": 1.0, "yanchor": "top", "pad": {"t": 14}})
+    if (~has_data).any():
+        fig.add_annotation(
+            text=HEATMAP_NO_DATA_NOTE, xref="paper", yref="paper", x=0.0, y=0.0, yshift=-36, xanchor="left", yanchor="top",
+            showarrow=False, font={"size": th.TICK_FONT_SIZE, "color": colors["muted"]},
+        )  # fmt: skip
     return fig
 
 

@@ -235,6 +235,21 @@ def test_upload_overlay_lists_skipped_rows(driver, app_server, tmp_path):
     assert console_errors(driver) == []
 
 
+def test_a_too_large_upload_is_refused_with_a_message(driver, app_server, tmp_path):
+    """dcc.Upload drops a file above max_size silently: chemmap.js must say so."""
+    from dashboard.settings import upload_limit_bytes
+
+    open_app(driver, app_server + "/")
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.truncate(upload_limit_bytes() + 1024 * 1024)
+    driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(big))
+    limit_mb = f"{upload_limit_bytes() / 2**20:.1f} MB"
+    wait_until(lambda: f"accepts files up to {limit_mb}" in _text(driver, "upload-message"), message="the too-large message")
+    assert "big.csv" in _text(driver, "upload-message")
+    assert console_errors(driver) == []
+
+
 def test_export_svg_of_the_map_is_vector(driver, app_server, download_dir, screenshots, small_points):
     open_app(driver, app_server + "/")
     for old in download_dir.glob("*"):
