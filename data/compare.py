@@ -544,7 +544,9 @@ def _seriation(
 # --------------------------------------------------------------------------- figures
 
 
-_PALETTE = {
+#: Embedding colours, shared with the dashboard's Compare view: Pettifor embeddings in warm
+#: reds, one-hot greys, property tables blue, learned vectors green/purple.
+EMBEDDING_COLORS: dict[str, str] = {
     "pettifor-icsd-corrected": "#b2182b",
     "pettifor-icsd-published-2024": "#ef8a62",
     "pettifor-mined": "#d6604d",
@@ -561,7 +563,7 @@ _PALETTE = {
 
 
 def _colour(name: str) -> str:
-    return _PALETTE.get(name, "#999999")
+    return EMBEDDING_COLORS.get(name, "#999999")
 
 
 def mae_figure(summary: pd.DataFrame) -> go.Figure:

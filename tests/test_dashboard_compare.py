@@ -110,10 +110,14 @@ def test_mae_figure_for_one_model_and_in_the_dark_theme(results):
         mae_figure(results.prediction.drop(columns=["mae_std"]))
 
 
-def test_the_palette_matches_the_studys_static_figures():
-    from data.compare import _PALETTE
+def test_every_embedding_of_the_study_has_its_own_colour():
+    import data.compare as study
+    from data.compare_results import default_results_dir
 
-    assert EMBEDDING_COLORS == _PALETTE
+    assert EMBEDDING_COLORS is study.EMBEDDING_COLORS  # one palette for the static figures and the app
+    embeddings = json.loads((default_results_dir() / "run.json").read_text())["spec"]["embeddings"]
+    colours = [EMBEDDING_COLORS[name] for name in embeddings]
+    assert len(set(colours)) == len(colours)
 
 
 # ------------------------------------------------------------------------------ the maps

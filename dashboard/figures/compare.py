@@ -23,24 +23,9 @@ from plotly.subplots import make_subplots
 
 from dashboard import theme as th
 from dashboard.figures.materials_map import materials_map_figure
+from data.compare import EMBEDDING_COLORS
 from data.compare_results import best_rows
 
-#: Embedding colours: the same as the study's static figures (``data.compare``): Pettifor
-#: embeddings in warm reds, one-hot greys, property tables blue, learned vectors green/purple.
-EMBEDDING_COLORS: dict[str, str] = {
-    "pettifor-icsd-corrected": "#b2182b",
-    "pettifor-icsd-published-2024": "#ef8a62",
-    "pettifor-mined": "#d6604d",
-    "one-hot": "#4d4d4d",
-    "mod_petti-one-hot": "#878787",
-    "magpie": "#2166ac",
-    "mat2vec": "#4393c3",
-    "megnet16": "#1b7837",
-    "oliynyk": "#5aae61",
-    "skipatom": "#762a83",
-    "random_200": "#bababa",
-    "random_200_new": "#bababa",
-}
 MODEL_LABELS = {"knn": "k-NN", "hgb": "HGB"}
 #: Units of the study's targets where they differ from the app's (magnetisation is per cell).
 STUDY_UNITS = {"magnetization": "μB per cell"}
