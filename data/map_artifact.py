@@ -10,14 +10,24 @@ A map directory holds
 - ``metadata.json``: provenance, parameters, quality figures, and the sha256 and size of every
   other file. It is written last, and the whole directory is built under a temporary name and
   renamed into place, so a half-built map is never loaded.
+
+Next to a map ``NAME`` a build keeps, for its duration only: ``.NAME.lock`` (an advisory lock
+so two builds of one map never race), ``.NAME.building-*`` (the map being built) and, during
+the final swap, ``.NAME.old-*`` (the map being replaced). A build killed outright (SIGKILL, a
+power cut) leaves these behind; the next build of the same map removes them, and restores the
+previous map first when the swap was cut between its two renames (so does :func:`load_map`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +50,8 @@ PROJECTOR_FILE = "projector.pkl"
 METADATA_FILE = "metadata.json"
 SKIPPED_FILE = "skipped.csv"
 REQUIRED_POINT_COLUMNS = ("id", "formula", "x", "y")
+
+log = logging.getLogger(__name__)
 
 
 class MapArtifactError(ValueError):
@@ -184,6 +196,200 @@ def check_output_folder(target: str | os.PathLike) -> Path:
     return target
 
 
+class MapBuildBusyError(MapOutputError):
+    """Another build of the same map is running (in this or another process)."""
+
+
+_HELD_LOCKS = threading.local()  # per thread: {absolute target: lock file descriptor}
+
+
+def _held_locks() -> dict[Path, int]:
+    if not hasattr(_HELD_LOCKS, "by_target"):
+        _HELD_LOCKS.by_target = {}
+    return _HELD_LOCKS.by_target
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The advisory lock file of the map ``target``: ``.NAME.lock`` in the same folder."""
+    target = Path(target)
+    return target.parent / f".{target.name}.lock"
+
+
+def _lock_owner(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _acquire_lock(target: Path) -> int:
+    """Lock ``target``'s lock file without waiting; return its descriptor (pid written in it).
+
+    The file is removed on release, so a lock won on a file that a previous holder removed
+    meanwhile is worthless: the inode is compared with the path's and the lock retaken.
+    """
+    path = lock_path(target)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _lock_owner(fd)
+            os.close(fd)
+            raise MapBuildBusyError(
+                f"another build of the map {target} is running (pid {owner}): wait for it to finish, "
+                f"or build to another folder",
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            opened, current = os.fstat(fd), os.stat(path)
+            if (opened.st_dev, opened.st_ino) == (current.st_dev, current.st_ino):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    except OSError:
+        pass  # the pid is only for the message of a second build
+    return fd
+
+
+def _release_lock(target: Path, fd: int) -> None:
+    try:
+        os.unlink(lock_path(target))  # still locked: no other build can be between open and flock on it
+    except OSError:
+        pass
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def build_lock(target: str | os.PathLike) -> Iterator[Path]:
+    """Hold the exclusive build lock of the map ``target``; recover an interrupted build first.
+
+    Re-entrant within one thread (``build_map`` holds it for the whole build, and
+    :func:`building_directory` takes it again). Once the lock is won, the leftovers of
+    builds of ``target`` that were killed are cleaned up (see :func:`recover_interrupted_build`).
+
+    Raises
+    ------
+    MapBuildBusyError
+        Another build of ``target`` holds the lock; raised at once, naming the map and the
+        pid of that build.
+    """
+    target = Path(os.path.abspath(Path(target).expanduser()))
+    held = _held_locks()
+    if target in held:
+        yield target
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire_lock(target)
+    held[target] = fd
+    try:
+        recover_interrupted_build(target)
+        yield target
+    finally:
+        del held[target]
+        _release_lock(target, fd)
+
+
+def _siblings(target: Path, kind: str) -> list[Path]:
+    """The ``.NAME.<kind>-XXXX`` folders next to ``target`` (``kind``: building, old or probe)."""
+    pattern = re.compile(re.escape(f".{target.name}.{kind}-") + r"[A-Za-z0-9_]+")
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return []
+    return sorted(p for p in entries if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
+
+
+def _is_complete_map(directory: Path) -> bool:
+    """Whether ``directory`` has valid metadata and every listed file at its recorded size."""
+    try:
+        metadata = read_metadata(directory)
+        for name in metadata.get("files", {}):
+            _verify_file(directory, name, metadata, full_hash=False)
+    except (MapArtifactError, OSError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _restore_previous_map(target: Path) -> Path | None:
+    """Put back the newest complete ``.NAME.old-*`` when ``target`` is missing; caller holds the lock."""
+    if os.path.lexists(target):
+        return None
+    complete = [p for p in _siblings(target, "old") if _is_complete_map(p)]
+    if not complete:
+        return None
+    newest = max(complete, key=lambda p: (p / METADATA_FILE).stat().st_mtime)
+    os.replace(newest, target)
+    log.warning(
+        "restored the map %s from %s, where a build interrupted while swapping in its new map had left it",
+        target, newest.name,
+    )  # fmt: skip
+    return newest
+
+
+def recover_interrupted_build(target: str | os.PathLike) -> None:
+    """Clean up after builds of ``target`` that were killed; the caller holds its build lock.
+
+    - ``.NAME.building-*`` (a build killed before its end) are removed;
+    - when ``target`` is missing and a complete ``.NAME.old-*`` exists (a swap cut between
+      its two renames), the newest is renamed back to ``target``;
+    - the other ``.NAME.old-*`` (a swap killed while deleting the replaced map, or no
+      longer needed) and empty ``.NAME.probe-*`` are removed.
+
+    Everything recovered or removed is logged at WARNING.
+    """
+    target = Path(target)
+    for leftover in _siblings(target, "building"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        log.warning("removed %s, left next to the map %s by a build that was killed", leftover.name, target)
+    _restore_previous_map(target)
+    for leftover in _siblings(target, "old"):
+        shutil.rmtree(leftover, ignore_errors=True)
+        log.warning("removed %s, a replaced version of the map %s left by a build that was killed", leftover.name, target)
+    for probe in _siblings(target, "probe"):
+        try:
+            probe.rmdir()
+        except OSError:
+            pass
+
+
+def restore_interrupted_swap(target: str | os.PathLike) -> bool:
+    """Put a map back at a missing ``target`` from a complete ``.NAME.old-*`` left by a killed build.
+
+    Does nothing (returns False) when ``target`` exists, nothing complete is there to
+    restore, a build of ``target`` is running (it is mid-swap and will put a map there), or the
+    folder cannot be written (logged). Only the swap is repaired; other leftovers wait for the
+    next build.
+    """
+    target = Path(os.path.abspath(Path(target).expanduser()))
+    if os.path.lexists(target) or not _siblings(target, "old"):
+        return False
+    held = _held_locks()
+    if target in held:
+        return _restore_previous_map(target) is not None
+    try:
+        fd = _acquire_lock(target)
+    except MapBuildBusyError:
+        return False
+    except OSError as err:
+        log.warning("cannot restore the map %s from its interrupted swap: %s", target, err.strerror or err)
+        return False
+    try:
+        return _restore_previous_map(target) is not None
+    except OSError as err:
+        log.warning("cannot restore the map %s from its interrupted swap: %s", target, err.strerror or err)
+        return False
+    finally:
+        _release_lock(target, fd)
+
+
 @contextmanager
 def building_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary directory next to ``target``; swap it into place on success.
@@ -191,23 +397,27 @@ def building_directory(target: str | os.PathLike) -> Iterator[Path]:
     An existing map at ``target`` is replaced only after the new one is complete; on failure
     (an exception, KeyboardInterrupt, a full disk: raised as
     :class:`fingerprints.io.DiskFullError` naming the map) the temporary directory is
-    removed and the old map stays untouched.
+    removed and the old map stays untouched. The build lock of ``target`` is held throughout
+    (:func:`build_lock`: a concurrent build raises :class:`MapBuildBusyError`, and the
+    leftovers of killed builds are cleaned up first).
     """
     target = Path(target)
     temp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-        give_default_permissions(temp)
-        yield temp
-        _swap_in(temp, target)
+        with build_lock(target):
+            try:
+                temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+                give_default_permissions(temp)
+                yield temp
+                _swap_in(temp, target)
+            finally:
+                if temp is not None and temp.exists():
+                    shutil.rmtree(temp, ignore_errors=True)
     except OSError as err:
         if is_disk_full(err) and not isinstance(err, DiskFullError):
             raise disk_full_error(target, err) from err
         raise
-    finally:
-        if temp is not None and temp.exists():
-            shutil.rmtree(temp, ignore_errors=True)
 
 
 def _swap_in(built: Path, target: Path) -> None:
@@ -283,8 +493,12 @@ def load_map(directory: str | os.PathLike) -> MapArtifact:
     ------
     MapArtifactError
         When the directory is missing, half-built, corrupted or from another format version.
+        A missing directory is first restored from a complete ``.NAME.old-*`` left by a build
+        killed mid-swap (:func:`restore_interrupted_swap`, logged at WARNING).
     """
     directory = Path(directory)
+    if not directory.exists():
+        restore_interrupted_swap(directory)  # a build killed mid-swap left the map under .NAME.old-*
     metadata = read_metadata(directory)
     points_path = _verify_file(directory, POINTS_FILE, metadata)
     elements_path = _verify_file(directory, ELEMENTS_FILE, metadata)

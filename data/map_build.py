@@ -36,6 +36,7 @@ from .map_artifact import (
     POINTS_FILE,
     PROJECTOR_FILE,
     SKIPPED_FILE,
+    build_lock,
     building_directory,
     check_output_folder,
     write_metadata,
@@ -240,75 +241,76 @@ def build_map(spec: MapSpec, out: str | Path, *, progress: bool = True, cache_di
     before any work.
     """
     check_output_folder(out)
-    steps = BuildSteps(
-        ["load dataset", "similarity", "fingerprints", "compound map", "element map", "quality", "write"],
-        progress=progress,
-    )
-    started = time.perf_counter()
-    try:
-        steps.start("load dataset")
-        dataset = load_dataset(spec.dataset, cache_dir=cache_dir)
-        if "formula" not in dataset.table.columns:
-            raise ValueError(f"dataset {spec.dataset} has no formula column")
-
-        steps.start("similarity")
-        counts = resolve_similarity(spec.similarity, dataset=dataset, cache_dir=cache_dir)
-        embedding = PettiforEmbedding(variant=spec.variant, normalize=spec.normalize).fit(counts)
-
-        steps.start("fingerprints")
-        fingerprints, batch = embedding.transform_formulas(dataset.table["formula"].to_numpy())
-        zero = batch.ok & ~fingerprints.any(axis=1)
-        usable = batch.ok & ~zero
-        skipped = pd.concat(
-            [
-                dataset.skipped.assign(stage="load")[["row", "formula", "reason", "stage"]],
-                batch.failures().rename(columns={"error": "reason"}).assign(stage="fingerprint"),
-                pd.DataFrame(
-                    {
-                        "row": np.flatnonzero(zero),
-                        "formula": batch.formulas[zero],
-                        "reason": "only elements without similarity data: "
-                        + ", ".join(embedding.elements_without_data_),
-                        "stage": "fingerprint",
-                    }
-                ),
-            ],
-            ignore_index=True,
+    with build_lock(out):  # a second build of ``out`` fails here at once, not at the end
+        steps = BuildSteps(
+            ["load dataset", "similarity", "fingerprints", "compound map", "element map", "quality", "write"],
+            progress=progress,
         )
-        if not usable.any():
-            raise ValueError(f"dataset {spec.dataset}: no formula could be fingerprinted")
+        started = time.perf_counter()
+        try:
+            steps.start("load dataset")
+            dataset = load_dataset(spec.dataset, cache_dir=cache_dir)
+            if "formula" not in dataset.table.columns:
+                raise ValueError(f"dataset {spec.dataset} has no formula column")
 
-        steps.start("compound map")
-        coords, projector = compound_map(fingerprints[usable], method=spec.method, fit_sample=spec.fit_sample, **spec.params)
+            steps.start("similarity")
+            counts = resolve_similarity(spec.similarity, dataset=dataset, cache_dir=cache_dir)
+            embedding = PettiforEmbedding(variant=spec.variant, normalize=spec.normalize).fit(counts)
 
-        steps.start("element map")
-        elements = element_frame(embedding.element_vectors_, spec.element_method)
+            steps.start("fingerprints")
+            fingerprints, batch = embedding.transform_formulas(dataset.table["formula"].to_numpy())
+            zero = batch.ok & ~fingerprints.any(axis=1)
+            usable = batch.ok & ~zero
+            skipped = pd.concat(
+                [
+                    dataset.skipped.assign(stage="load")[["row", "formula", "reason", "stage"]],
+                    batch.failures().rename(columns={"error": "reason"}).assign(stage="fingerprint"),
+                    pd.DataFrame(
+                        {
+                            "row": np.flatnonzero(zero),
+                            "formula": batch.formulas[zero],
+                            "reason": "only elements without similarity data: "
+                            + ", ".join(embedding.elements_without_data_),
+                            "stage": "fingerprint",
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+            if not usable.any():
+                raise ValueError(f"dataset {spec.dataset}: no formula could be fingerprinted")
 
-        steps.start("quality")
-        quality = {
-            "compounds": {
-                "trustworthiness": trustworthiness_score(fingerprints[usable], coords, n_neighbors=QUALITY_K, sample=QUALITY_SAMPLE),
-                "knn_preservation": knn_preservation(fingerprints[usable], coords, k=QUALITY_K, sample=QUALITY_SAMPLE),
-                "k": QUALITY_K,
-                "sample": min(QUALITY_SAMPLE, int(usable.sum())),
-            },
-            "elements": element_quality(embedding, elements),
-        }
+            steps.start("compound map")
+            coords, projector = compound_map(fingerprints[usable], method=spec.method, fit_sample=spec.fit_sample, **spec.params)
 
-        steps.start("write")
-        points = _point_table(dataset, usable, coords)
-        with building_directory(out) as folder:
-            points.to_parquet(folder / POINTS_FILE, index=False)
-            finish_map(
-                folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
-                skipped=skipped, rows=len(points), quality=quality, steps=steps, started=started,
-                dataset={
-                    "name": dataset.name, "source": dataset.source, "sha256": dataset_fingerprint(dataset),
-                    "rows": len(dataset.table),
+            steps.start("element map")
+            elements = element_frame(embedding.element_vectors_, spec.element_method)
+
+            steps.start("quality")
+            quality = {
+                "compounds": {
+                    "trustworthiness": trustworthiness_score(fingerprints[usable], coords, n_neighbors=QUALITY_K, sample=QUALITY_SAMPLE),
+                    "knn_preservation": knn_preservation(fingerprints[usable], coords, k=QUALITY_K, sample=QUALITY_SAMPLE),
+                    "k": QUALITY_K,
+                    "sample": min(QUALITY_SAMPLE, int(usable.sum())),
                 },
-            )  # fmt: skip
-    finally:
-        steps.close()
+                "elements": element_quality(embedding, elements),
+            }
+
+            steps.start("write")
+            points = _point_table(dataset, usable, coords)
+            with building_directory(out) as folder:
+                points.to_parquet(folder / POINTS_FILE, index=False)
+                finish_map(
+                    folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
+                    skipped=skipped, rows=len(points), quality=quality, steps=steps, started=started,
+                    dataset={
+                        "name": dataset.name, "source": dataset.source, "sha256": dataset_fingerprint(dataset),
+                        "rows": len(dataset.table),
+                    },
+                )  # fmt: skip
+        finally:
+            steps.close()
     log.info("map written to %s (%d points, %d skipped) in %.1f s", out, len(points), len(skipped), time.perf_counter() - started)
     return Path(out)
 

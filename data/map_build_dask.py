@@ -83,7 +83,7 @@ from fingerprints.projection import COMPOUND_METHODS, ELEMENT_METHODS, make_proj
 
 from .builtin import BUILTIN_DATASETS
 from .download import sha256_of
-from .map_artifact import POINTS_FILE, building_directory, check_output_folder
+from .map_artifact import POINTS_FILE, build_lock, building_directory, check_output_folder
 from .map_build import (
     MAP_LIBRARIES,
     QUALITY_K,
@@ -923,160 +923,161 @@ def build_map_dask(
     if sample_size is not None and sample_size < probe._min_samples:
         raise ValueError(f"fit_sample must be at least {probe._min_samples}, got {sample_size}")
 
-    steps = BuildSteps(
-        ["open dataset", "similarity", "cluster", "scan", "fit sample", "fit projection", "element map", "map and write", "quality"],
-        progress=progress,
-    )
-    started = time.perf_counter()
-    try:
-        steps.start("open dataset")
-        source = _open_source(spec.dataset, partition_rows=partition_rows, formula_column=formula_column, cache_dir=cache_dir)
-        rules = source.rules
-        for note in source.notes:
-            log.warning("%s", note)
+    with build_lock(out):  # a second build of ``out`` fails here at once, not hours later
+        steps = BuildSteps(
+            ["open dataset", "similarity", "cluster", "scan", "fit sample", "fit projection", "element map", "map and write", "quality"],
+            progress=progress,
+        )
+        started = time.perf_counter()
+        try:
+            steps.start("open dataset")
+            source = _open_source(spec.dataset, partition_rows=partition_rows, formula_column=formula_column, cache_dir=cache_dir)
+            rules = source.rules
+            for note in source.notes:
+                log.warning("%s", note)
 
-        steps.start("similarity")
-        counts = _resolve_counts(spec, source, cache_dir, formula_column)
-        embedding = PettiforEmbedding(variant=spec.variant, normalize=spec.normalize).fit(counts)
+            steps.start("similarity")
+            counts = _resolve_counts(spec, source, cache_dir, formula_column)
+            embedding = PettiforEmbedding(variant=spec.variant, normalize=spec.normalize).fit(counts)
 
-        steps.start("cluster")
-        with dask_client(scheduler, n_workers=n_workers) as client:
-            n_active = len(client.scheduler_info().get("workers", {}))
-            window = max(2, IN_FLIGHT_PER_WORKER * max(1, n_active))
-            shared_embedding = client.scatter(embedding, broadcast=True, hash=False)
+            steps.start("cluster")
+            with dask_client(scheduler, n_workers=n_workers) as client:
+                n_active = len(client.scheduler_info().get("workers", {}))
+                window = max(2, IN_FLIGHT_PER_WORKER * max(1, n_active))
+                shared_embedding = client.scatter(embedding, broadcast=True, hash=False)
 
-            steps.start("scan")
-            scan = _Scan()
-            category_values: dict[str, set] = {}
-            with tqdm(desc="scan", unit="partition", disable=not progress, leave=False) as bar:
-                for partition, result in _in_order(
-                    client,
-                    source.partitions([rules.formula, *rules.category_columns]),
-                    lambda data, p: client.submit(scan_partition, data, p.rows, rules, shared_embedding, pure=False),
-                    window,
-                    bar,
-                ):
-                    scan.rows.append(result["rows"])
-                    scan.keys.append(result["keys"])
-                    scan.ok.append(result["ok"])
-                    scan.zero.append(result["zero"])
-                    scan.skipped.append(result["skipped"])
-                    for name, values in result["categories"].items():
-                        seen = category_values.setdefault(name, set())
-                        if len(seen) <= MAX_CATEGORIES:
-                            seen |= values
-            rules = rules.with_categories(category_values)
-            n_partitions = len(scan.rows)
-            if n_partitions == 0:
-                raise UserDatasetError(f"{source.description} has no data rows")
+                steps.start("scan")
+                scan = _Scan()
+                category_values: dict[str, set] = {}
+                with tqdm(desc="scan", unit="partition", disable=not progress, leave=False) as bar:
+                    for partition, result in _in_order(
+                        client,
+                        source.partitions([rules.formula, *rules.category_columns]),
+                        lambda data, p: client.submit(scan_partition, data, p.rows, rules, shared_embedding, pure=False),
+                        window,
+                        bar,
+                    ):
+                        scan.rows.append(result["rows"])
+                        scan.keys.append(result["keys"])
+                        scan.ok.append(result["ok"])
+                        scan.zero.append(result["zero"])
+                        scan.skipped.append(result["skipped"])
+                        for name, values in result["categories"].items():
+                            seen = category_values.setdefault(name, set())
+                            if len(seen) <= MAX_CATEGORIES:
+                                seen |= values
+                rules = rules.with_categories(category_values)
+                n_partitions = len(scan.rows)
+                if n_partitions == 0:
+                    raise UserDatasetError(f"{source.description} has no data rows")
 
-            usable = _usable_rows(scan, duplicates)
-            keep = usable.keep
-            sizes = np.array([k.size for k in keep], dtype=np.int64)
-            offsets = np.concatenate([[0], np.cumsum(sizes)])
-            n_usable = int(offsets[-1])
-            if n_usable < probe._min_samples:
-                examples = pd.concat(scan.skipped, ignore_index=True).head(3)
-                listed = "; ".join(f"row {r.row}: {r.reason}" for r in examples.itertuples(index=False))
-                raise ValueError(
-                    f"dataset {spec.dataset}: only {n_usable} row(s) could be fingerprinted, a {spec.method} map "
-                    f"needs at least {probe._min_samples}" + (f" (e.g. {listed})" if listed else "")
-                )
+                usable = _usable_rows(scan, duplicates)
+                keep = usable.keep
+                sizes = np.array([k.size for k in keep], dtype=np.int64)
+                offsets = np.concatenate([[0], np.cumsum(sizes)])
+                n_usable = int(offsets[-1])
+                if n_usable < probe._min_samples:
+                    examples = pd.concat(scan.skipped, ignore_index=True).head(3)
+                    listed = "; ".join(f"row {r.row}: {r.reason}" for r in examples.itertuples(index=False))
+                    raise ValueError(
+                        f"dataset {spec.dataset}: only {n_usable} row(s) could be fingerprinted, a {spec.method} map "
+                        f"needs at least {probe._min_samples}" + (f" (e.g. {listed})" if listed else "")
+                    )
 
-            steps.start("fit sample")
-            chosen = _sorted_sample(n_usable, sample_size, FIT_SAMPLE_SEED)
-            chosen_local = _split_by_partition(chosen, offsets)
-            sample_parts, found_formulas = [], []
-            with tqdm(desc="fit sample", unit="partition", disable=not progress, leave=False) as bar:
-                for partition, (sample, formulas) in _in_order(
-                    client,
-                    source.partitions([rules.formula]),
-                    lambda data, p: client.submit(
-                        sample_partition, data, rules, shared_embedding,
-                        keep[p.index][chosen_local[p.index]], usable.lookups[p.index], pure=False,
-                    ),  # fmt: skip
-                    window,
-                    bar,
-                ):
-                    sample_parts.append(sample)
-                    found_formulas.append(dict(zip(usable.lookups[partition.index].tolist(), formulas)))
-            X_fit = np.concatenate(sample_parts)
-            del sample_parts
+                steps.start("fit sample")
+                chosen = _sorted_sample(n_usable, sample_size, FIT_SAMPLE_SEED)
+                chosen_local = _split_by_partition(chosen, offsets)
+                sample_parts, found_formulas = [], []
+                with tqdm(desc="fit sample", unit="partition", disable=not progress, leave=False) as bar:
+                    for partition, (sample, formulas) in _in_order(
+                        client,
+                        source.partitions([rules.formula]),
+                        lambda data, p: client.submit(
+                            sample_partition, data, rules, shared_embedding,
+                            keep[p.index][chosen_local[p.index]], usable.lookups[p.index], pure=False,
+                        ),  # fmt: skip
+                        window,
+                        bar,
+                    ):
+                        sample_parts.append(sample)
+                        found_formulas.append(dict(zip(usable.lookups[partition.index].tolist(), formulas)))
+                X_fit = np.concatenate(sample_parts)
+                del sample_parts
 
-            steps.start("fit projection")
-            projector = make_projector(spec.method, **spec.params).fit(X_fit)
-            fitted_xy = projector.embedding_
-            if chosen.size < n_usable:
-                projector.params_["fit_sample"] = {"size": int(chosen.size), "seed": FIT_SAMPLE_SEED}
-            projector.params_["n_zero_rows"] = 0
-            del X_fit
-            shared_projector = client.scatter(projector, broadcast=True, hash=False)
-            fitted_offsets = np.concatenate([[0], np.cumsum([c.size for c in chosen_local])])
+                steps.start("fit projection")
+                projector = make_projector(spec.method, **spec.params).fit(X_fit)
+                fitted_xy = projector.embedding_
+                if chosen.size < n_usable:
+                    projector.params_["fit_sample"] = {"size": int(chosen.size), "seed": FIT_SAMPLE_SEED}
+                projector.params_["n_zero_rows"] = 0
+                del X_fit
+                shared_projector = client.scatter(projector, broadcast=True, hash=False)
+                fitted_offsets = np.concatenate([[0], np.cumsum([c.size for c in chosen_local])])
 
-            steps.start("element map")
-            elements = element_frame(embedding.element_vectors_, spec.element_method)
+                steps.start("element map")
+                elements = element_frame(embedding.element_vectors_, spec.element_method)
 
-            steps.start("map and write")
-            quality_rows = _sorted_sample(n_usable, QUALITY_SAMPLE, QUALITY_SEED)
-            quality_local = _split_by_partition(quality_rows, offsets)
-            quality_fp, quality_xy, nan_cells = [], [], {}
-            n_points = 0
-            with building_directory(out) as folder:
-                writer = pq.ParquetWriter(folder / POINTS_FILE, rules.schema)
-                try:
-                    with tqdm(desc="map", unit="partition", disable=not progress, leave=False) as bar:
-                        for partition, result in _in_order(
-                            client,
-                            source.partitions(rules.input_columns),
-                            lambda data, p: client.submit(
-                                map_partition, data, rules, shared_embedding, shared_projector, keep[p.index],
-                                chosen_local[p.index],
-                                fitted_xy[fitted_offsets[p.index] : fitted_offsets[p.index + 1]],
-                                quality_local[p.index], pure=False,
-                            ),  # fmt: skip
-                            window,
-                            bar,
-                        ):
-                            _write_partition(writer, result["points"])
-                            n_points += result["points"].num_rows
-                            quality_fp.append(result["quality_fingerprints"])
-                            quality_xy.append(result["quality_xy"])
-                            for column, n in result["nan_cells"].items():
-                                nan_cells[column] = nan_cells.get(column, 0) + n
-                finally:
-                    writer.close()
+                steps.start("map and write")
+                quality_rows = _sorted_sample(n_usable, QUALITY_SAMPLE, QUALITY_SEED)
+                quality_local = _split_by_partition(quality_rows, offsets)
+                quality_fp, quality_xy, nan_cells = [], [], {}
+                n_points = 0
+                with building_directory(out) as folder:
+                    writer = pq.ParquetWriter(folder / POINTS_FILE, rules.schema)
+                    try:
+                        with tqdm(desc="map", unit="partition", disable=not progress, leave=False) as bar:
+                            for partition, result in _in_order(
+                                client,
+                                source.partitions(rules.input_columns),
+                                lambda data, p: client.submit(
+                                    map_partition, data, rules, shared_embedding, shared_projector, keep[p.index],
+                                    chosen_local[p.index],
+                                    fitted_xy[fitted_offsets[p.index] : fitted_offsets[p.index + 1]],
+                                    quality_local[p.index], pure=False,
+                                ),  # fmt: skip
+                                window,
+                                bar,
+                            ):
+                                _write_partition(writer, result["points"])
+                                n_points += result["points"].num_rows
+                                quality_fp.append(result["quality_fingerprints"])
+                                quality_xy.append(result["quality_xy"])
+                                for column, n in result["nan_cells"].items():
+                                    nan_cells[column] = nan_cells.get(column, 0) + n
+                    finally:
+                        writer.close()
 
-                steps.start("quality")
-                quality = _quality(np.concatenate(quality_fp), np.concatenate(quality_xy), embedding, elements)
-                skipped = _skipped_table(source, scan, usable, found_formulas, embedding)
-                warnings_list = list(source.notes) + [
-                    f"column {column!r}: {n} value(s) that are not finite numbers set to NaN" for column, n in nan_cells.items()
-                ]
-                finish_map(
-                    folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
-                    skipped=skipped, rows=n_points, quality=quality, steps=steps, started=started,
-                    dataset={
-                        "name": source.name,
-                        "source": source.description,
-                        "sha256": source.sha256(),
-                        "rows": int(usable.n_input + (0 if source.bad_lines is None else len(source.bad_lines))),
-                    },
-                    libraries=(*MAP_LIBRARIES, "pyarrow", "dask", "distributed"),
-                    extra={
-                        "warnings": warnings_list,
-                        "engine": {
-                            "name": "dask",
-                            "scheduler": scheduler or "LocalCluster (127.0.0.1)",
-                            "n_workers": n_active,
-                            "partitions": n_partitions,
-                            "partition_rows": int(partition_rows),
-                            "fit_sample": {"requested": sample_size, "used": int(chosen.size), "seed": FIT_SAMPLE_SEED},
-                            "duplicates": duplicates,
+                    steps.start("quality")
+                    quality = _quality(np.concatenate(quality_fp), np.concatenate(quality_xy), embedding, elements)
+                    skipped = _skipped_table(source, scan, usable, found_formulas, embedding)
+                    warnings_list = list(source.notes) + [
+                        f"column {column!r}: {n} value(s) that are not finite numbers set to NaN" for column, n in nan_cells.items()
+                    ]
+                    finish_map(
+                        folder, spec=spec, counts=counts, embedding=embedding, projector=projector, elements=elements,
+                        skipped=skipped, rows=n_points, quality=quality, steps=steps, started=started,
+                        dataset={
+                            "name": source.name,
+                            "source": source.description,
+                            "sha256": source.sha256(),
+                            "rows": int(usable.n_input + (0 if source.bad_lines is None else len(source.bad_lines))),
                         },
-                    },
-                )
-    finally:
-        steps.close()
+                        libraries=(*MAP_LIBRARIES, "pyarrow", "dask", "distributed"),
+                        extra={
+                            "warnings": warnings_list,
+                            "engine": {
+                                "name": "dask",
+                                "scheduler": scheduler or "LocalCluster (127.0.0.1)",
+                                "n_workers": n_active,
+                                "partitions": n_partitions,
+                                "partition_rows": int(partition_rows),
+                                "fit_sample": {"requested": sample_size, "used": int(chosen.size), "seed": FIT_SAMPLE_SEED},
+                                "duplicates": duplicates,
+                            },
+                        },
+                    )
+        finally:
+            steps.close()
     log.info("map written to %s (%d points, %d skipped) in %.1f s", out, n_points, len(skipped), time.perf_counter() - started)
     return Path(out)
 

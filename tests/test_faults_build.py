@@ -4,15 +4,26 @@ A build interrupted at any step (an exception, Ctrl+C), or a disk that fills up 
 a cached dataset or a map is written, must leave the target as it was (no file or map
 directory there, or the previous one intact and loadable), no temporary file or directory,
 and an error that names the file and says "no space left". The next attempt succeeds.
+
+A build killed outright (SIGKILL, a power cut) leaves its temporary folders behind: the next
+build of that map removes them, and a map left under ``.NAME.old-*`` by a swap cut between its
+two renames is put back (also by ``load_map``). A second build of a map while one is running
+fails at once, naming the map and the running build's pid.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import io
 import json
+import logging
+import os
 import pickle
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +31,7 @@ import pytest
 
 import app
 from data import builtin, cache, map_artifact, wheels
-from data.map_artifact import load_map
+from data.map_artifact import MapArtifactError, MapBuildBusyError, load_map
 from data.map_build import MapSpec, build_map
 from fingerprints.io import DiskFullError, NotWritableError, atomic_write, write_table
 from tests.test_builtin import CRABNET_WHEEL_NAME, EXPECTED_MP, make_wheel
@@ -295,3 +306,170 @@ def test_full_disk_while_writing_a_map_keeps_the_old_map(old_map, small_dataset_
     assert caught.value.path == old_map
     assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
     assert _names(old_map.parent) == ["small"] and len(load_map(old_map).points) == 384
+
+
+# --------------------------------------------------------------------------- builds killed outright, concurrent builds
+
+
+def _junk_folder(path: Path) -> Path:
+    path.mkdir()
+    (path / "points.parquet").write_bytes(b"PAR1 half a table")
+    return path
+
+
+@contextmanager
+def _lock_held_by(target: Path, pid: int):
+    """Hold ``target``'s build lock through an open file of our own, as another build would."""
+    with map_artifact.lock_path(target).open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.truncate(0)
+        handle.write(f"{pid}\n")
+        handle.flush()
+        yield
+
+
+def test_a_rebuild_removes_the_leftovers_of_killed_builds(old_map, small_dataset_csv, small_counts_dir, caplog):
+    _junk_folder(old_map.parent / ".small.building-xyz")
+    _junk_folder(old_map.parent / ".small.building-k1ll3d_2")
+    _junk_folder(old_map.parent / ".small.old-abc")  # killed while deleting the replaced map
+    _junk_folder(old_map.parent / ".other.building-xyz")  # another map's: not ours to touch
+    with caplog.at_level(logging.WARNING, logger="data.map_artifact"):
+        build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert _names(old_map.parent) == [".other.building-xyz", "small"]
+    assert len(load_map(old_map).points) == 384
+    removed = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert sum("left next to the map" in m and "killed" in m for m in removed) == 2
+    assert any(".small.old-abc" in m for m in removed)
+
+
+def test_a_first_build_removes_the_leftover_of_a_killed_first_build(small_dataset_csv, small_counts_dir, tmp_path):
+    root = tmp_path / "maps"
+    root.mkdir()
+    _junk_folder(root / ".new.building-xyz")
+    target = build_map(_spec(small_dataset_csv, small_counts_dir), root / "new", progress=False)
+    assert _names(root) == ["new"] and len(load_map(target).points) == 384
+
+
+def _interrupted_swap(old_map: Path) -> Path:
+    """A build killed between the two renames of its swap: the map only under ``.small.old-*``."""
+    moved = old_map.parent / ".small.old-xyz"
+    old_map.rename(moved)
+    return moved
+
+
+def test_load_map_restores_a_map_left_by_an_interrupted_swap(old_map, caplog):
+    before = {p.name: p.read_bytes() for p in old_map.iterdir()}
+    _interrupted_swap(old_map)
+    with caplog.at_level(logging.WARNING, logger="data.map_artifact"):
+        artifact = load_map(old_map)
+    assert len(artifact.points) == 384 and artifact.directory == old_map
+    assert _names(old_map.parent) == ["small"]  # restored, and no lock file left
+    assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert f"restored the map {old_map} from .small.old-xyz" in caplog.records[0].getMessage()
+
+
+def test_a_build_restores_an_interrupted_swap_before_it_starts(old_map, small_dataset_csv, small_counts_dir, monkeypatch):
+    before = {p.name: p.read_bytes() for p in old_map.iterdir()}
+    _interrupted_swap(old_map)
+    _junk_folder(old_map.parent / ".small.building-xyz")
+
+    def interrupt(*args, **kwargs):
+        raise RuntimeError("boom (simulated)")
+
+    monkeypatch.setattr("data.map_build.compound_map", interrupt)
+    with pytest.raises(RuntimeError, match="boom"):
+        build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    # restored first, so this failed build still leaves the previous map in place
+    assert _names(old_map.parent) == ["small"]
+    assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
+
+
+def test_an_incomplete_old_map_is_not_restored(old_map):
+    moved = _interrupted_swap(old_map)
+    (moved / "points.parquet").unlink()
+    with pytest.raises(MapArtifactError, match=f"map directory {old_map} does not exist"):
+        load_map(old_map)
+    assert _names(old_map.parent) == [".small.old-xyz"]
+
+
+def test_load_map_leaves_a_swap_to_the_build_that_is_running(old_map):
+    _interrupted_swap(old_map)
+    with _lock_held_by(old_map, 4242):  # that build is between its renames: it puts its map there
+        with pytest.raises(MapArtifactError, match="does not exist"):
+            load_map(old_map)
+    assert _names(old_map.parent) == [".small.lock", ".small.old-xyz"]
+
+
+def test_a_second_concurrent_build_fails_at_once_naming_the_map(old_map, small_dataset_csv, small_counts_dir, monkeypatch):
+    before = {p.name: p.read_bytes() for p in old_map.iterdir()}
+    _junk_folder(old_map.parent / ".small.building-xyz")  # the running build's folder: not touched
+    with monkeypatch.context() as patch:
+        patch.setattr("data.map_build.load_dataset", lambda *a, **k: pytest.fail("no work before the lock"))
+        with _lock_held_by(old_map, 4242):
+            with pytest.raises(MapBuildBusyError) as caught:
+                build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert str(caught.value).startswith(f"another build of the map {old_map} is running (pid 4242)")
+    assert isinstance(caught.value, OSError)
+    assert _names(old_map.parent) == [".small.building-xyz", ".small.lock", "small"]
+    assert {p.name: p.read_bytes() for p in old_map.iterdir()} == before
+    # once that build is gone, the next one succeeds and tidies up
+    build_map(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert _names(old_map.parent) == ["small"] and len(load_map(old_map).points) == 384
+
+
+def test_a_build_locked_by_another_process_is_one_line_on_the_command_line(old_map, small_dataset_csv, small_counts_dir, capsys):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import fcntl, os, sys\n"
+            f"f = open({str(map_artifact.lock_path(old_map))!r}, 'a+')\n"
+            "fcntl.flock(f, fcntl.LOCK_EX)\nf.truncate(0); f.write(f'{os.getpid()}\\n'); f.flush()\n"
+            "print('locked', flush=True)\nsys.stdin.read()\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        code = app.main(
+            ["build-map", "--dataset", str(small_dataset_csv), "--similarity", f"icsd:{small_counts_dir}", "--method", "pca",
+             "--element-method", "pca", "--out", str(old_map), "--quiet"]
+        )  # fmt: skip
+    finally:
+        holder.communicate("")
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(f"error: another build of the map {old_map} is running (pid {holder.pid})")
+    assert len(err.strip().splitlines()) == 1
+    assert len(load_map(old_map).points) == 384
+
+
+def test_the_dask_engine_takes_the_same_lock(old_map, small_dataset_csv, small_counts_dir):
+    pytest.importorskip("distributed")
+    from data.map_build_dask import build_map_dask
+
+    with _lock_held_by(old_map, 4242):
+        with pytest.raises(MapBuildBusyError, match=r"another build of the map .*small is running \(pid 4242\)"):
+            build_map_dask(_spec(small_dataset_csv, small_counts_dir), old_map, progress=False)
+    assert _names(old_map.parent) == [".small.lock", "small"]
+
+
+def test_the_lock_is_reentrant_in_one_thread_and_exclusive_across_threads(tmp_path):
+    import threading
+
+    target = tmp_path / "maps" / "new"
+    errors = []
+    with map_artifact.build_lock(target):
+        with map_artifact.build_lock(target):  # build_map holds it, building_directory takes it again
+            thread = threading.Thread(target=lambda: _try_lock(target, errors))
+            thread.start()
+            thread.join()
+        assert map_artifact.lock_path(target).read_text() == f"{os.getpid()}\n"
+    assert len(errors) == 1 and f"is running (pid {os.getpid()})" in str(errors[0])
+    assert _names(tmp_path / "maps") == []
+
+
+def _try_lock(target, errors):
+    try:
+        with map_artifact.build_lock(target):
+            pass
+    except MapBuildBusyError as err:
+        errors.append(err)
