@@ -412,6 +412,8 @@ def _compare_header(state: ViewState, subtitle: str) -> html.Header:
                         className="share",
                         title="The address bar always holds this view: copy it to share exactly what you see.",
                     ),
+                    # The explorer's ids: only one view is on the page at a time, so its dialog callback serves both.
+                    html.Button("About", id=ids.ABOUT_OPEN, className="button", n_clicks=0, title="What this screen shows, the paper, the data and their licences"),
                 ],
                 className="header-tools",
             ),
@@ -586,6 +588,7 @@ def compare_page(
                 ],
                 className="main compare-main",
             ),
+            about_modal(view="compare"),
         ],
         id=ids.ROOT,
         className=f"page theme-{state.theme}",

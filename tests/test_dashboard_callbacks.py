@@ -260,6 +260,20 @@ def test_query_for_and_map_switch(context, loaded):
     assert switched.x_range is None and switched.compound is None
 
 
+def test_a_map_switch_keeps_the_compare_views_fields():
+    query = "?map=small&el=Fe&q=LiFeO2&left=mat2vec&right=skipatom&ccolor=e_above_hull&ccmin=0&ccmax=0.5&model=knn&theme=dark"
+    switched = parse_query(page.switched_query(query, "binaries"))
+    assert (switched.compare_left, switched.compare_right, switched.compare_color) == ("mat2vec", "skipatom", "e_above_hull")
+    assert (switched.compare_cmin, switched.compare_cmax, switched.compare_model) == (0.0, 0.5, "knn")
+    assert switched.map == "binaries" and switched.view == "explorer" and switched.theme == "dark" and switched.elements == ("Fe",)
+    assert switched.search == "" and switched.notices == ()
+    # The explorer's own address lacks them once it has rewritten it: the link to the compare view keeps them.
+    href = "?map=small&view=compare&left=magpie&model=hgb"
+    switched = parse_query(page.switched_query("?map=small&el=O", "binaries", compare_href=href))
+    assert switched.compare_left == "magpie" and switched.compare_model == "hgb" and switched.elements == ("O",) and switched.view == "explorer"
+    assert parse_query(page.switched_query(query, "binaries", compare_href="./")).compare_left == "mat2vec"
+
+
 # ------------------------------------------------------------------------------ forged HTTP requests
 
 

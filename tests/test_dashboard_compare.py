@@ -347,6 +347,26 @@ def test_the_page_renders_the_table_figure_controls_and_notices(context):
     assert "pettifor-icsd-published-2024" in rendered and "mae__band_gap__knn" in rendered
 
 
+def _ids_of(component) -> list:
+    found = [component.id] if getattr(component, "id", None) is not None else []
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            found += _ids_of(child)
+    return found
+
+
+def test_the_page_has_the_about_button_and_dialog_once(context):
+    component = page.page_for(context, "?view=compare")
+    found = _ids_of(component)
+    for about_id in (ids.ABOUT_OPEN, ids.ABOUT, ids.ABOUT_CLOSE):
+        assert found.count(about_id) == 1, about_id
+    assert len(found) == len(set(found))  # no id twice on the page
+    rendered = _rendered(component)
+    assert "About ChemMap" in rendered and "Two maps" in rendered and "arXiv:2406.19761" in rendered
+    assert "This map" not in rendered  # the explorer's map facts do not belong here
+
+
 def test_an_unusable_results_folder_gives_a_page_naming_the_file_and_the_command(tmp_path):
     folder = _copy(tmp_path)
     pd.read_csv(folder / "prediction_summary.csv").drop(columns=["mae_mean"]).to_csv(folder / "prediction_summary.csv", index=False)

@@ -28,9 +28,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     settleAfterAnimation: function (figure, animate, options) {
       if (!animate || !figure) { return window.dash_clientside.no_update; }
       var duration = (options && options.transition && options.transition.duration) || 700;
+      // The graph this animation runs on: by the time it ends the page may show another one
+      // (another map, the other view), which must not be relaid out with this figure's height.
+      var animated = document.querySelector("#ptable-graph .js-plotly-plot");
       setTimeout(function () {
         var gd = document.querySelector("#ptable-graph .js-plotly-plot");
-        if (gd && window.Plotly) {
+        if (gd && gd === animated && gd.isConnected && gd._fullLayout && window.Plotly) {
           // Plotly.animate stored the new height in gd.layout without applying it, so react
           // would see no change: nudge the height, then set it, to redraw the whole table.
           var height = figure.layout.height;
@@ -86,6 +89,48 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     }
   }
 });
+
+/* Graphs removed in the middle of a transition.
+ *
+ * dcc.Graph purges its plot when it leaves the page (another view, another map), but plotly's
+ * running transitions (the periodic table slides its tiles and axes for 0.6-0.7 s whenever its
+ * figure changes) keep drawing frames on it from requestAnimationFrame and then read the purged
+ * gd._fullLayout: "Cannot read properties of undefined (reading '_plots')". Plotly cannot stop
+ * them without relaying the graph out, so the purge of a graph still transitioning waits until
+ * the transition is over: the frames finish on the graph (React unmounts it while it is still in
+ * the page, then detaches it: intact either way), then it goes.
+ */
+(function () {
+  var LONGEST_TRANSITION_MS = 1500;
+  var SETTLE_MS = 150;
+
+  function transitionMs(gd) {
+    var full = gd._fullLayout;
+    var duration = full && full.transition && full.transition.duration;
+    return Math.min(LONGEST_TRANSITION_MS, typeof duration === "number" && duration > 0 ? duration : 700);
+  }
+
+  function deferPurgeWhileTransitioning(Plotly) {
+    if (Plotly.__chemmapPurge) { return; }
+    var purge = Plotly.purge;
+    Plotly.__chemmapPurge = purge;
+    Plotly.purge = function (gd) {
+      var div = typeof gd === "string" ? document.getElementById(gd) : gd;
+      if (div && (div._transitioning || div._transitioningWithDuration) && div._fullLayout) {
+        setTimeout(function () { purge.call(Plotly, div); }, transitionMs(div) + SETTLE_MS);
+        return div;
+      }
+      return purge.apply(this, arguments);
+    };
+  }
+
+  /* plotly.js may arrive after this file: wait for it (a minute at most). */
+  function whenPlotly(tries) {
+    if (window.Plotly && typeof window.Plotly.purge === "function") { deferPurgeWhileTransitioning(window.Plotly); return; }
+    if (tries < 600) { setTimeout(function () { whenPlotly(tries + 1); }, 100); }
+  }
+  whenPlotly(0);
+})();
 
 /* Lassos on the materials map, kept light.
  *

@@ -4,7 +4,7 @@
 - ``write_query``: the controls -> the query string, pushed with ``history.replaceState`` by a
   clientside callback, so editing the view never reloads the page nor loops back to ``render``.
 - ``switch_map``: the map menu -> a new address (the page is rendered for the new map, keeping
-  what still applies: theme, layouts, elements).
+  what still applies: theme, layouts, elements, and the compare view's fields).
 """
 
 from __future__ import annotations
@@ -123,11 +123,22 @@ def query_for(context, values: dict) -> str:
     return view_state.to_query(state)
 
 
-def switched_query(search: object, new_map: str) -> str:
-    """The address for ``new_map``: keeps theme, layouts, elements and mode; drops map-specific parts."""
+def switched_query(search: object, new_map: str, *, compare_href: object = None) -> str:
+    """The address for ``new_map``: keeps theme, layouts, elements and mode, and every field of the
+    compare view (it does not depend on the explorer's map); drops map-specific parts.
+
+    The explorer writes its address from its own controls, so the compare fields are taken from
+    ``compare_href`` (the header's link to the compare view, which keeps them) when it is given.
+    """
+    from dashboard.callbacks.compare import COMPARE_FIELDS
+
     state = view_state.parse_query(search)
+    compare_source = state
+    if isinstance(compare_href, str) and "?" in compare_href:
+        compare_source = view_state.parse_query(compare_href.split("?", 1)[1])
     kept = replace(
         view_state.DEFAULT,
+        **{name: getattr(compare_source, name) for name in COMPARE_FIELDS},
         map=new_map,
         theme=state.theme,
         layout=state.layout,
@@ -194,9 +205,10 @@ def register(app, context) -> None:
         State(ids.URL, "search"),
         State(ids.URL_QUERY, "data"),
         State(ids.MAP_NAME, "data"),
+        State(ids.NAV_COMPARE, "href"),
         prevent_initial_call=True,
     )
-    def switch_map(new_map, search, written, current):
+    def switch_map(new_map, search, written, current, compare_href):
         search = written if isinstance(written, str) else search
         if new_map is None or new_map == current:
             return no_update
@@ -205,4 +217,4 @@ def register(app, context) -> None:
         except MapChoiceError as err:
             log.warning("map menu: %s", validate.shortened(str(err)))
             return no_update
-        return switched_query(search, new_map)
+        return switched_query(search, new_map, compare_href=compare_href)

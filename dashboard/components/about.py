@@ -32,6 +32,14 @@ HOW_TO = (
 )
 
 
+COMPARE_HOW_TO = (
+    ("Property prediction", "Bars: the mean absolute error of predicting each property from each embedding's compound features, over the cross-validation folds (lower is better); ★ marks the best embedding per property and model. Choose the model above the figure; export it as SVG, PNG or PDF."),
+    ("All the numbers", "Every MAE with its spread over the folds, the map separability (how well the 2D map alone predicts the property) and how close each Pettifor similarity's 1D element order comes to Pettifor's scale. Click a header to sort."),
+    ("Two maps", "The same compounds mapped under two embeddings: pick one for each side. Drag a box (or a lasso) on either map and the same compounds light up on both: compounds close on one map and scattered on the other show where the embeddings disagree."),
+    ("Share", "The address bar holds the view (both embeddings, colouring, model) and the explorer's settings: copy it to share exactly this view."),
+)
+
+
 def _map_facts(entry, metadata: dict) -> list:
     if entry is None:
         return [html.P("No map loaded.")]
@@ -60,7 +68,19 @@ def _map_facts(entry, metadata: dict) -> list:
     return [html.Dl([item for label, value in facts for item in (html.Dt(label), html.Dd(str(value)))], className="facts")]
 
 
-def about_modal(entry=None, metadata: dict | None = None) -> html.Div:
+def about_modal(entry=None, metadata: dict | None = None, *, view: str = "explorer") -> html.Div:
+    """The dialog for ``view``: the explorer's describes its map (``entry`` and its ``metadata``);
+    the compare view's describes that view's screen instead (no map of its own)."""
+    if view not in ("explorer", "compare"):
+        raise ValueError(f"about_modal: view must be 'explorer' or 'compare', got {view!r}")
+    if view == "compare":
+        screen = [html.Dl([item for term, text in COMPARE_HOW_TO for item in (html.Dt(term), html.Dd(text))], className="howto")]
+    else:
+        screen = [
+            html.Dl([item for term, text in HOW_TO for item in (html.Dt(term), html.Dd(text))], className="howto"),
+            html.H3("This map"),
+            *_map_facts(entry, metadata or {}),
+        ]
     return modal(
         ids.ABOUT,
         "About ChemMap",
@@ -75,9 +95,7 @@ def about_modal(entry=None, metadata: dict | None = None) -> html.Div:
                 ]
             ),
             html.H3("How to read the screen"),
-            html.Dl([item for term, text in HOW_TO for item in (html.Dt(term), html.Dd(text))], className="howto"),
-            html.H3("This map"),
-            *_map_facts(entry, metadata or {}),
+            *screen,
             html.H3("Cite"),
             html.P([PAPER[0], html.Em(PAPER[1]), PAPER[2]], className="citation"),
             html.H3("Data sources and licences"),
