@@ -11,7 +11,6 @@ import math
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from data.alexandria import (
 )
 from data.download import OfflineError, sha256_of
 from tests.conftest import ROOT
+from tests.local_http import bypass_proxies, serving
 
 RELEASE_PATH = "data/pbe/2024.12.15/convex_hull.json.bz2"
 
@@ -517,8 +517,7 @@ def test_sha256_and_size_of_a_local_file_are_checked(tmp_path: Path) -> None:
 @pytest.fixture
 def http_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A local HTTP server on 127.0.0.1 serving tmp_path/www."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)
     root = tmp_path / "www"
     root.mkdir()
 
@@ -527,13 +526,8 @@ def http_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_load_from_a_url_downloads_into_the_cache_and_records_the_release(tmp_path: Path, http_root) -> None:

@@ -23,6 +23,7 @@ from data.download import (
     fetch,
     sha256_of,
 )
+from tests.local_http import bypass_proxies, serving
 
 PAYLOAD = bytes(range(256)) * 1200 + b"tail"  # 307 204 bytes, not a multiple of anything
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -139,25 +140,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make sure requests to 127.0.0.1 never go through a proxy from the environment."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)
 
 
 @pytest.fixture
 def server():
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(_Server()) as srv:
         yield srv
-    finally:
-        srv.stop.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
 
 
 def _closed_port() -> int:

@@ -24,6 +24,7 @@ import pytest
 from data import download
 from data.download import OfflineError, fetch
 from fingerprints.io import DiskFullError
+from tests.local_http import bypass_proxies, serving
 
 PAYLOAD = bytes(range(251)) * 997  # 250,247 bytes
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -107,24 +108,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    bypass_proxies(monkeypatch)
 
 
 @pytest.fixture
 def server():
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(_Server()) as srv:
         yield srv
-    finally:
-        srv.stop.set()
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=5)
 
 
 def _files(directory: Path) -> list[str]:

@@ -22,10 +22,7 @@ import data.map_build_dask as dask_engine  # noqa: E402
 from data.map_artifact import load_map, read_metadata  # noqa: E402
 from data.map_build import MapSpec, build_map  # noqa: E402
 from data.map_build_dask import _row_group_plan, build_map_dask  # noqa: E402
-from data.substitution_counts import write_substitution_counts  # noqa: E402
 from data.user_dataset import UserDatasetError  # noqa: E402
-from fingerprints.counts import SubstitutionCounts  # noqa: E402
-from fingerprints.elements import SYMBOLS  # noqa: E402
 from fingerprints.io import DiskFullError  # noqa: E402
 
 N_ROWS = 20_000
@@ -36,17 +33,9 @@ SPECIAL = {5: "Xx2O", 77: None, 100: "Rn", 150: "   ", 9000: "Fe2O3)"}
 
 
 @pytest.fixture(scope="module")
-def counts_dir(tmp_path_factory):
-    """Random symmetric counts over every element but Rn (so Rn has no data)."""
-    rng = np.random.default_rng(3)
-    pair = np.triu(rng.integers(0, 50, size=(98, 98)).astype(float), 1)
-    pair = pair + pair.T
-    single = rng.integers(1, 100, size=98).astype(float)
-    rn = SYMBOLS.index("Rn")
-    pair[rn, :] = pair[:, rn] = 0
-    single[rn] = 0
-    counts = SubstitutionCounts(pair, single, source="random")
-    return write_substitution_counts(counts, tmp_path_factory.mktemp("counts"))[0].parent
+def counts_dir(small_counts_dir):
+    """The shared random counts of tests/conftest.py (every element but Rn has data)."""
+    return small_counts_dir
 
 
 def _synthetic_table(n: int, seed: int = 7) -> pd.DataFrame:
