@@ -309,25 +309,25 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
+#: Byte-order marks and their codecs; UTF-32 first, since its little-endian mark starts with UTF-16's.
+_BYTE_ORDER_MARKS = (
+    ((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"), "utf-32"),
+    ((b"\xff\xfe", b"\xfe\xff"), "utf-16"),
+)
+
+
 def _decode(data: bytes, description: str, notes: list[str]) -> str:
-    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):  # before UTF-16: same first two bytes
-        try:
-            text = data.decode("utf-32")
-        except UnicodeDecodeError as exc:
-            raise UserDatasetError(
-                f"{description} starts with a UTF-32 mark but is not UTF-32 text ({exc.reason})"
-            ) from None
-        notes.append(f"{description} is UTF-32 text: decoded as UTF-32")
-        return text
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise UserDatasetError(
-                f"{description} starts with a UTF-16 mark but is not UTF-16 text ({exc.reason})"
-            ) from None
-        notes.append(f"{description} is UTF-16 text: decoded as UTF-16")
-        return text
+    for marks, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(marks):
+            name = codec.upper()
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise UserDatasetError(
+                    f"{description} starts with a {name} mark but is not {name} text ({exc.reason})"
+                ) from None
+            notes.append(f"{description} is {name} text: decoded as {name}")
+            return text
     sample = data[:_SNIFF_BYTES]
     encoding = _utf16_without_bom(sample) if b"\x00" in sample else None
     if encoding is not None:
