@@ -185,6 +185,7 @@ def _map_card(state: ViewState, loaded: LoadedMap, search_message) -> html.Secti
         ),
         help="A compound of the map is shown and selected. A new formula is placed on the map from its fingerprint (out-of-sample projection), with its nearest known compounds.",
     )
+    upload_limit = upload_limit_bytes()
     upload = html.Div(
         [
             dcc.Upload(
@@ -192,17 +193,17 @@ def _map_card(state: ViewState, loaded: LoadedMap, search_message) -> html.Secti
                 children=html.Div(["Overlay your compounds: ", html.A("choose a CSV or Parquet file")]),
                 className="upload",
                 multiple=False,
-                max_size=upload_limit_bytes(),
+                max_size=upload_limit,
             ),
             help_icon(
-                f"A file of up to {upload_limit_bytes() / 2**20:g} MB with a 'formula' column and any property columns. "
+                f"A file of up to {upload_limit / 2**20:g} MB with a 'formula' column and any property columns. "
                 "Each valid formula is placed on this map (diamonds); skipped rows are listed with the reason."
             ),
             html.Button("Remove overlay", id=ids.UPLOAD_CLEAR, className="button button-small", n_clicks=0),
         ],
         className="upload-row",
         # read by assets/chemmap.js, which says so when a file is larger (dcc.Upload drops it silently)
-        **{"data-max-bytes": str(upload_limit_bytes())},
+        **{"data-max-bytes": str(upload_limit)},
     )
     return card(
         "Materials map",

@@ -342,6 +342,7 @@ def callback_request_problem(body: object, callback_map: dict) -> str | None:
 def install_request_checks(app) -> None:
     """Check every callback request's shape before Dash reads it (see the module docstring)."""
     import flask
+    from werkzeug.exceptions import BadRequest
 
     path = app.config.routes_pathname_prefix + "_dash-update-component"
 
@@ -354,8 +355,9 @@ def install_request_checks(app) -> None:
             problem = f"the request body must be JSON, got content type {_shown(request.content_type)}"
         else:
             try:
-                body = json.loads(request.get_data(cache=True) or b"null")
-            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+                # get_json caches the parsed body: Dash reads it from there instead of parsing it again
+                body = request.get_json() if request.get_data(cache=True) else None
+            except (BadRequest, RecursionError):  # RecursionError: absurdly nested JSON
                 problem = "the request body is not valid JSON (or is nested absurdly deep)"
             else:
                 problem = callback_request_problem(body, app.callback_map)
