@@ -583,7 +583,12 @@ class MapCache:
             with self._lock:
                 if key in self._maps:
                     return self._maps[key]
-            loaded = prepare_map(entry.name, load_map(entry.path))
+            try:
+                loaded = prepare_map(entry.name, load_map(entry.path))
+            except BaseException:  # a failed load keeps no lock: the next request retries afresh
+                with self._lock:
+                    self._loading.pop(key, None)
+                raise
             if self.warm_in_background:
                 loaded.start_warming()
             with self._lock:

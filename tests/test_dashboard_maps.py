@@ -24,6 +24,7 @@ from dashboard.maps import (
     scan_maps,
     seriation_order,
 )
+from data.map_artifact import MapArtifactError
 from fingerprints.elements import SYMBOL_TO_INDEX
 from tests.browser.maps import build_test_map
 
@@ -169,6 +170,27 @@ def test_a_map_rebuilt_in_place_is_reloaded(maps_root, tmp_path):
     (root / "copy" / "metadata.json").write_text(json.dumps(metadata))
     second = cache.get(scan_maps(root)[0])
     assert second is not first
+
+
+def test_a_failed_load_keeps_no_loading_lock_and_the_next_request_retries(maps_root, tmp_path, monkeypatch):
+    import dashboard.maps as maps_module
+
+    root = tmp_path / "maps"
+    shutil.copytree(maps_root / "small", root / "copy")
+    entry = scan_maps(root)[0]
+    cache = MapCache(warm_in_background=False)
+    real_load = maps_module.load_map
+
+    def broken(path):
+        raise MapArtifactError(f"{path}: points file damaged")
+
+    monkeypatch.setattr(maps_module, "load_map", broken)
+    with pytest.raises(MapArtifactError, match="damaged"):
+        cache.get(entry)
+    assert cache._loading == {}
+    monkeypatch.setattr(maps_module, "load_map", real_load)
+    assert cache.get(entry).n_points == len(real_load(entry.path).points)
+    assert cache._loading == {}
 
 
 def _slow_fingerprints(loaded, monkeypatch, *, delay: float) -> list[int]:
