@@ -324,12 +324,15 @@ class _SlowParts:
         self.has_fingerprints = False
         self.projector_ready = False
         self.thread: threading.Thread | None = None
+        #: Finished figures that depend only on the map and the view (see dashboard.callbacks.build).
+        self.figures: OrderedDict = OrderedDict()
         self.reset_locks()
 
     def reset_locks(self) -> None:
         self.order_lock = threading.Lock()
         self.fingerprints_lock = threading.Lock()
         self.projector_lock = threading.Lock()
+        self.figures_lock = threading.Lock()
 
 
 #: Every _SlowParts alive, so a forked worker can replace locks held by threads it did not inherit.
@@ -476,6 +479,25 @@ class LoadedMap:
 
     def frequencies(self, rows) -> pd.Series:
         return element_frequencies(self.membership, rows)
+
+    def cached_figure(self, key: tuple, build, *, max_entries: int = 64):
+        """``build()``, kept for later calls with the same ``key`` (least recently used dropped).
+
+        For figures that are a pure function of this map and the view: building them with
+        plotly's validating objects costs far more than serving a kept copy. The caller must
+        not modify the returned object.
+        """
+        slow = self._slow
+        with slow.figures_lock:
+            if key in slow.figures:
+                slow.figures.move_to_end(key)
+                return slow.figures[key]
+        value = build()
+        with slow.figures_lock:
+            slow.figures[key] = value
+            while len(slow.figures) > max_entries:
+                slow.figures.popitem(last=False)
+        return value
 
 
 def _add_derived_columns(points: pd.DataFrame, row_counts: np.ndarray) -> pd.DataFrame:

@@ -208,6 +208,33 @@ def test_every_table_colouring_builds(loaded, coloring):
         assert f"Compounds: {int(loaded.element_counts['O']):,}" in fig.data[0].hovertext[o]
 
 
+@pytest.mark.parametrize("coloring", ["category", "count", "selection", "mean:band_gap"])
+@pytest.mark.parametrize("layout", ["grid", "learned", "standard"])
+def test_the_kept_table_is_the_same_figure_with_the_selection_outlined(loaded, coloring, layout):
+    import plotly.io as pio
+
+    view = {"layout": layout, "color": coloring, "selection_rows": np.arange(10), "theme": "dark"}
+    for elements in ([], ["Fe", "O"], ["Li"]):
+        fresh = build.table_figure(loaded, elements=elements, **view)
+        kept = build.table_figure_dict(loaded, elements=elements, **view)
+        assert json.loads(pio.to_json(kept)) == json.loads(fresh.to_json())
+    # Another lasso selection is another figure when the tiles are coloured by it.
+    other = build.table_figure_dict(loaded, elements=[], **{**view, "selection_rows": np.arange(20)})
+    same = build.table_figure_dict(loaded, elements=[], **view)
+    assert (other["data"][0]["marker"]["color"] != same["data"][0]["marker"]["color"]) == (coloring == "selection")
+
+
+def test_a_tile_click_sends_only_the_outlines(loaded):
+    view = {"layout": "standard", "color": "category", "selection_rows": [], "theme": "light"}
+    patch = build.table_outline_patch(loaded, elements=["Fe"], **view).to_plotly_json()
+    assert [op["location"] for op in patch["operations"]] == [["data", 0, "marker", "line", "width"], ["data", 0, "marker", "line", "color"]]
+    full = build.table_figure(loaded, elements=["Fe"], **view)
+    assert patch["operations"][0]["params"]["value"] == list(full.data[0].marker.line.width)
+    assert patch["operations"][1]["params"]["value"] == list(full.data[0].marker.line.color)
+    fe = list(full.data[0].customdata).index("Fe")
+    assert full.data[0].marker.line.width[fe] > 1 and sorted(set(full.data[0].marker.line.width))[0] == 1
+
+
 def test_map_figure_has_the_overlay_slots(loaded):
     fig = build.map_figure(loaded, color="band_gap", search=search.run_search(loaded, "LiFeO2"), focus={"row": 2}, selection_rows=[1, 2])
     assert len(fig.data) == ids.N_SLOTS

@@ -14,6 +14,7 @@ import base64
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from dash import Patch
 
 from dashboard import theme as th
 from dashboard.components import ids
@@ -25,6 +26,7 @@ from dashboard.figures import (
     similarity_bar_figure,
 )
 from dashboard.figures._colors import MISSING_LABEL
+from dashboard.figures.periodic_table import selection_outline
 from dashboard.figures.materials_map import FADED_OPACITY, color_marker
 from dashboard.maps import LoadedMap
 
@@ -136,6 +138,40 @@ def table_figure(
         ]
     fig.update_layout(clickmode="event", meta={**(fig.layout.meta or {}), "coloring": color})
     return fig
+
+
+def _table_key(layout: str, color: str, selection_rows, theme: str) -> tuple:
+    rows = np.unique(np.asarray(selection_rows, dtype=np.int64)) if color == "selection" else np.empty(0, np.int64)
+    return ("periodic-table", layout, color, theme, len(rows), hash(rows.tobytes()))
+
+
+def _unselected_table(loaded: LoadedMap, *, layout: str, color: str, selection_rows, theme: str) -> dict:
+    """:func:`table_figure` with no element selected, as a JSON-ready dict, kept per map and view."""
+    return loaded.cached_figure(
+        _table_key(layout, color, selection_rows, theme),
+        lambda: table_figure(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme).to_plotly_json(),
+    )
+
+
+def table_figure_dict(loaded: LoadedMap, *, layout: str, color: str, elements=(), selection_rows=(), theme: str) -> dict:
+    """:func:`table_figure` as a dict: the same figure, built once per map and view and then
+    only given the outlines of the selected ``elements`` (a tile click costs no rebuild)."""
+    base = _unselected_table(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme)
+    trace = base["data"][0]
+    widths, colors = selection_outline(trace["customdata"], elements, base["layout"]["meta"]["tile_px"], theme)
+    marker = {**trace["marker"], "line": {**trace["marker"]["line"], "width": widths, "color": colors}}
+    return {**base, "data": [{**trace, "marker": marker}, *base["data"][1:]]}
+
+
+def table_outline_patch(loaded: LoadedMap, *, layout: str, color: str, elements=(), selection_rows=(), theme: str) -> Patch:
+    """Only the tile outlines of :func:`table_figure_dict`: what a change of the selected elements
+    changes, sent as a partial update."""
+    base = _unselected_table(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme)
+    widths, colors = selection_outline(base["data"][0]["customdata"], elements, base["layout"]["meta"]["tile_px"], theme)
+    patch = Patch()
+    patch["data"][0]["marker"]["line"]["width"] = widths.tolist()
+    patch["data"][0]["marker"]["line"]["color"] = colors.tolist()
+    return patch
 
 
 def _replace_stat_line(text: str, label: str, shown: str) -> str:

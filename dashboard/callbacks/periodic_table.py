@@ -31,18 +31,19 @@ def register(app, context) -> None:
         color = table_color_value(color, loaded)
         if ctx.triggered_id == ids.SELECTION_ROWS and color != "selection":
             return no_update, no_update
+        view = {
+            "layout": validate.choice(layout, LAYOUTS, name="layout"),
+            "color": color,
+            "elements": validate.elements(elements),
+            "selection_rows": validate.rows(selection_rows, loaded.n_points),
+            "theme": validate.choice(theme, THEMES, name="theme"),
+        }
+        if set(ctx.triggered_prop_ids.values()) == {ids.SELECTED_ELEMENTS}:  # a tile click: only the outlines change
+            return build.table_outline_patch(loaded, **view), False
         # Only a change of layout slides the tiles (Plotly.animate); anything else is redrawn,
         # since an animation keeps the old colour bar and outlines.
         animate = ctx.triggered_id == ids.TABLE_LAYOUT
-        figure = build.table_figure(
-            loaded,
-            layout=validate.choice(layout, LAYOUTS, name="layout"),
-            color=color,
-            elements=validate.elements(elements),
-            selection_rows=validate.rows(selection_rows, loaded.n_points),
-            theme=validate.choice(theme, THEMES, name="theme"),
-        )
-        return figure, animate
+        return build.table_figure_dict(loaded, **view), animate
 
     # Plotly.animate slides the tiles but keeps the old figure height and tile size: once the
     # slide is over, the browser redraws the table with the full new figure.

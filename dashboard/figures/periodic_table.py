@@ -342,6 +342,21 @@ def _hover_texts(
     return texts
 
 
+def selection_outline(symbols, selected: Sequence[str], tile_px: float, theme: str) -> tuple[np.ndarray, np.ndarray]:
+    """Tile outlines: thick for the ``selected`` symbols, thin in the paper colour otherwise.
+
+    Returns
+    -------
+    widths : ndarray of float, shape (n,)
+    colors : ndarray of str, shape (n,)
+        In the order of ``symbols`` (the trace's ``customdata``).
+    """
+    colors = th.palette(theme)
+    is_selected = np.isin(np.asarray(symbols, dtype=object), list(selected))
+    widths = np.where(is_selected, max(3.0, float(tile_px) * 0.08), 1.0)
+    return widths, np.where(is_selected, colors["outline"], colors["paper"]).astype(object)
+
+
 def periodic_table_figure(
     elements: pd.DataFrame,
     *,
@@ -430,9 +445,7 @@ def periodic_table_figure(
         f"<span style='font-size:{number_px}px'>{z}</span><br><b>{symbol}</b>"
         for z, symbol in zip(frame["Z"], frame["symbol"])
     ]
-    is_selected = frame["symbol"].isin(selected).to_numpy()
-    outline_width = np.where(is_selected, max(3.0, tile * 0.08), 1.0)
-    outline_color = np.where(is_selected, colors["outline"], colors["paper"]).astype(object)
+    outline_width, outline_color = selection_outline(frame["symbol"].to_numpy(dtype=object), selected, tile, theme)
 
     marker = spec.marker()
     marker.update(
