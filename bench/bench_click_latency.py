@@ -11,7 +11,9 @@ made by repeating its compounds with a small jitter, written as a real map artif
 Chromium opens it, and a real mouse click on a tile is timed until the map has been redrawn:
 ``click`` event timestamp -> the animation frame after the highlight layer was painted (the
 browser paints highlighted compounds over the faded WebGL map; the WebGL trace is not redrawn).
-The server's share (the callback request, network included) is reported too.
+The server's share (the callback request, network included) is reported too. In the same run, a
+baseline is timed on the same points: a plain Dash app whose element buttons make the server
+send a whole new figure (what a straightforward Dash implementation does), and the ratio printed.
 
 ``--action lasso`` and ``--action recolor`` time a lasso on the map (to the redrawn selection and
 the filled table) and a change of the colour column (to the redrawn map), and report the
@@ -336,6 +338,95 @@ def measure_first_search(chrome, url: str, formula: str, *, wait_before: float) 
     return {"search_s": time.perf_counter() - started, "page_s": page_s, "message": chrome.find_element("id", "search-message").text}
 
 
+def baseline_server(points: pd.DataFrame):
+    """The baseline the app beats: a plain Dash app whose element buttons make the server send a
+    whole new figure (all points faded plus the matching ones on top), as a straightforward
+    Dash implementation would. Same points, same element-membership test, same scattergl."""
+    import dash
+    import plotly.graph_objects as go
+    from dash import ALL, Input, Output, ctx, dcc, html
+    from werkzeug.serving import make_server
+
+    from dashboard.maps import highlight_mask, membership_matrix
+
+    membership, _ = membership_matrix(points["formula"].to_numpy())
+    membership_csc = membership.tocsc()
+    row_counts = np.asarray(membership.sum(axis=1)).ravel()
+    x, y = points["x"].to_numpy(), points["y"].to_numpy()
+    color = points["band_gap"].to_numpy() if "band_gap" in points.columns else np.zeros(len(points))
+
+    def figure(rows: np.ndarray | None) -> go.Figure:
+        faded = 0.13 if rows is not None else 0.8
+        traces = [go.Scattergl(x=x, y=y, mode="markers", marker={"size": 4, "color": color, "colorscale": "Viridis", "opacity": faded}, hoverinfo="skip")]
+        if rows is not None:
+            traces.append(go.Scattergl(x=x[rows], y=y[rows], mode="markers", marker={"size": 4, "color": color[rows], "colorscale": "Viridis"}))
+        return go.Figure(traces, layout={"height": 800, "showlegend": False, "uirevision": "keep"})
+
+    app = dash.Dash(__name__)
+    app.layout = html.Div(
+        [
+            html.Div([html.Button(symbol, id={"type": "element", "symbol": symbol}) for symbol in ELEMENTS]),
+            dcc.Graph(id="baseline-graph", figure=figure(None)),
+        ]
+    )
+
+    @app.callback(Output("baseline-graph", "figure"), Input({"type": "element", "symbol": ALL}, "n_clicks"), prevent_initial_call=True)
+    def highlight(_clicks):
+        from fingerprints.elements import SYMBOL_TO_INDEX
+
+        rows = np.flatnonzero(highlight_mask(membership_csc, row_counts, [SYMBOL_TO_INDEX[ctx.triggered_id["symbol"]]], "all"))
+        return figure(rows)
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", _free_port(), app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+BASELINE_ARM_JS = """
+var gd = document.querySelector('#baseline-graph .js-plotly-plot');
+window.__bench = {click: null, done: null};
+document.addEventListener('click', function (e) { if (window.__bench.click === null) window.__bench.click = e.timeStamp; }, {capture: true, once: true});
+if (!gd.__benchArmed) {
+  gd.__benchArmed = true;
+  gd.on('plotly_afterplot', function () {
+    if (!window.__bench || window.__bench.click === null || window.__bench.done !== null) return;
+    requestAnimationFrame(function () { requestAnimationFrame(function () { window.__bench.done = performance.now(); }); });
+  });
+}
+"""
+
+
+def measure_baseline(chrome, url: str, repeats: int) -> list[float]:
+    """Element button click -> the server's new figure drawn (same end point as ``measure``)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    chrome.get(url)
+    ready = "var gd = document.querySelector('#baseline-graph .js-plotly-plot'); return !!(gd && gd._fullData && gd._fullData.length && gd._fullData[0].x.length);"
+    _wait(lambda: chrome.execute_script(ready), 300)
+    time.sleep(2.0)
+    totals = []
+    for k in range(repeats + 1):  # the first click warms caches and is not counted
+        symbol = ELEMENTS[k % len(ELEMENTS)]
+        _wait(lambda: chrome.execute_script(IDLE_JS), 300)
+        time.sleep(0.5)
+        x, y = chrome.execute_script(
+            "var symbol = arguments[0];"
+            "var b = Array.from(document.querySelectorAll('button')).find(function (e) { return e.textContent === symbol; });"
+            "var r = b.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];",
+            symbol,
+        )
+        chrome.execute_script(BASELINE_ARM_JS)
+        builder = ActionBuilder(chrome)
+        builder.pointer_action.move_to_location(int(x), int(y))
+        builder.pointer_action.click()
+        builder.perform()
+        done = _wait(lambda: chrome.execute_script("return window.__bench.done !== null && window.__bench;"), 300)
+        if k:
+            totals.append(done["done"] - done["click"])
+    return totals
+
+
 def _summary(values: list[float]) -> tuple[float, float]:
     ordered = sorted(v for v in values if v == v)
     if not ordered:
@@ -419,6 +510,10 @@ def main(argv=None) -> int:
         "table filled; recolor: new colour column -> redrawn map; first-search: a new formula searched right "
         "after a fresh server start, with and without the background warm-up (on --map itself)",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline-repeats", type=int, default=5,
+        help="click: timed clicks on the baseline app (the server sends a whole new figure) per size, 0 to skip (default 5)",
+    )  # fmt: skip
     parser.add_argument("--wait", type=float, default=0.0, help="first-search: seconds between the page load and the search")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -461,6 +556,17 @@ def main(argv=None) -> int:
                 server_median, _ = _summary(requests)
                 verdict = "meets" if median < GOAL_MS else "misses"
                 print(f"{size:>10,} {median:>10.0f} {p95:>8.0f} {server_median:>17.0f}  {verdict} the goal (map written in {built:.1f} s)", flush=True)
+                if args.baseline_repeats and args.mode == "all":
+                    baseline = baseline_server(pd.read_parquet(root / name / POINTS_FILE))
+                    try:
+                        base_median, base_p95 = _summary(measure_baseline(chrome, f"http://127.0.0.1:{baseline.server_port}/", args.baseline_repeats))
+                    finally:
+                        baseline.shutdown()
+                    print(
+                        f"{'baseline':>10} {base_median:>10.0f} {base_p95:>8.0f} {'':>17}  whole figure sent by the server; "
+                        f"ours is x{base_median / median:.1f} faster (median)",
+                        flush=True,
+                    )
         finally:
             chrome.quit()
     return 0
