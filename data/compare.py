@@ -108,6 +108,10 @@ MAP_METHODS = ("umap", "pca")
 SERIATION_SOURCES = (*ICSD_EMBEDDINGS, MINED_EMBEDDING)
 #: Elements with fewer substitutions than this (pair-count row sum) are too sparse to place.
 DEFAULT_MIN_SUBSTITUTIONS = 10
+#: Thresholds of the seriation sweep (how much the Spearman depends on that choice).
+SERIATION_THRESHOLDS = (1, 5, 10, 20, 50)
+#: Starts refined per seriation: the spectral one and seeded random permutations.
+SERIATION_STARTS = 8
 
 OUTPUT_FILES = {
     "rows.csv": "rows dropped before the study and why (per embedding)",
@@ -363,7 +367,10 @@ def _prediction(
             per_fold = {}
             gaps = []
             for fold in range(spec.n_folds):
-                counts = _mine(table, sample[folds == fold], source=f"{spec.dataset} without fold {fold}")
+                # Only the fold's training rows: rows outside the subsample carry energy-above-hull
+                # labels too, which the other embeddings' models never see.
+                outside_training = np.setdiff1d(np.arange(len(table)), sample[folds != fold])
+                counts = _mine(table, outside_training, source=f"{spec.dataset} training rows of fold {fold}")
                 fold_table = pettifor_table(counts, variant="corrected", name=name)
                 features, affected = _features_with_gaps(sample_fractions, fold_table)
                 if spec.normalize:
@@ -371,7 +378,8 @@ def _prediction(
                 per_fold[fold] = features
                 gaps.append(affected)
             notes.append(
-                f"{name}: mined once per fold from every {spec.dataset} row except that fold's test rows "
+                f"{name}: mined once per fold from that fold's training rows only ({spec.dataset} rows outside the "
+                "prediction subsample are not used) "
                 + (
                     f"(stability filter e_above_hull <= {RECOMMENDED_MAX_E_ABOVE_HULL:g} eV/atom), "
                     if "e_above_hull" in table.columns
@@ -463,6 +471,24 @@ def _separability(
     return pd.concat(results, ignore_index=True), coordinates
 
 
+def _start_agreement(result, reference: pd.Series) -> dict:
+    """How many seriation starts reached the best cost, and the Spearman range of the orders
+    whose cost is within 0.1 % of it (near-ties the data cannot tell apart)."""
+    costs = np.array([cost for _, cost, _ in result.starts])
+    near = costs <= result.cost * 1.001
+    rhos = [
+        oriented_spearman(pd.Series(np.arange(len(order)), index=list(order)), reference)["rho"]
+        for (_, _, order), close in zip(result.starts, near)
+        if close
+    ]
+    return {
+        "n_starts": len(costs),
+        "starts_at_best": int((costs <= result.cost * (1 + 1e-9)).sum()),
+        "spearman_near_best_min": float(min(rhos)),
+        "spearman_near_best_max": float(max(rhos)),
+    }
+
+
 def _seriation(
     spec: CompareSpec,
     icsd: SubstitutionCounts | None,
@@ -485,7 +511,7 @@ def _seriation(
         vectors = element_vector_array(counts, variant=variant)
         substitutions = counts.pair_counts.sum(axis=1)
         with_data = np.any(vectors != 0, axis=1)
-        for threshold in sorted({1, spec.min_substitutions}):
+        for threshold in sorted({*SERIATION_THRESHOLDS, spec.min_substitutions}):
             keep = with_data & (substitutions >= threshold)
             cosines = vectors @ vectors.T
             np.fill_diagonal(cosines, 0.0)
@@ -500,8 +526,9 @@ def _seriation(
             labels = symbols[keep]
             similarity = pd.DataFrame(vectors[keep] @ vectors[keep].T, index=labels, columns=labels)
             started = time.perf_counter()
-            result = seriate(similarity, seed=spec.seed)
+            result = seriate(similarity, seed=spec.seed, n_random_starts=SERIATION_STARTS - 1)
             compared = oriented_spearman(result.positions, reference)
+            robustness = _start_agreement(result, reference)
             reference_order = sorted((s for s in labels if s in reference.index), key=lambda s: reference[s])
             reference_cost = (
                 arrangement_cost(similarity, reference_order) if len(reference_order) == len(labels) else float("nan")
@@ -510,6 +537,7 @@ def _seriation(
                 {
                     "source": name,
                     "min_substitutions": threshold,
+                    "main": threshold == spec.min_substitutions,
                     "spearman": compared["rho"],
                     "reversed": compared["reversed"],
                     "n_elements": compared["n_elements"],
@@ -519,6 +547,7 @@ def _seriation(
                     "spectral_cost": result.spectral_cost,
                     "mod_petti_cost": reference_cost,
                     "winning_start": result.start,
+                    **robustness,
                     "seconds": time.perf_counter() - started,
                 }
             )
@@ -640,12 +669,20 @@ def separability_figure(summary: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def _main_seriation(seriation: pd.DataFrame) -> pd.DataFrame:
+    """The run's main rows (its ``min_substitutions``); for tables without a ``main`` column, the
+    largest threshold of each source."""
+    if "main" in seriation.columns:
+        return seriation[seriation["main"].astype(bool)]
+    return seriation.sort_values("min_substitutions").groupby("source", sort=False).tail(1)
+
+
 def seriation_figure(orders: pd.DataFrame, seriation: pd.DataFrame) -> go.Figure:
     """Learned position against the modified Pettifor position, one panel per source."""
     sources = list(dict.fromkeys(orders["source"]))
     titles = []
     for source in sources:
-        row = seriation[(seriation["source"] == source)].sort_values("min_substitutions").iloc[-1]
+        row = _main_seriation(seriation[seriation["source"] == source]).iloc[-1]
         titles.append(f"{source}: Spearman {row['spearman']:.3f} ({int(row['n_elements'])} elements)")
     fig = make_subplots(rows=1, cols=len(sources), subplot_titles=titles, horizontal_spacing=0.06)
     for c, source in enumerate(sources, start=1):
@@ -790,11 +827,24 @@ def _summary_markdown(
             _markdown(wide.reset_index(), digits=3),
             "",
         ]
-    columns = ["source", "min_substitutions", "spearman", "n_elements", "left_out", "cost", "mod_petti_cost"]
+    columns = [
+        "source",
+        "min_substitutions",
+        "spearman",
+        "n_elements",
+        "left_out",
+        "cost",
+        "mod_petti_cost",
+        "starts_at_best",
+        "spearman_near_best_min",
+        "spearman_near_best_max",
+    ]
     parts += [
         "## Learned 1D ordering vs the modified Pettifor scale (Spearman)",
         "",
-        "Orientation is arbitrary: each ordering is read in the direction that correlates positively.",
+        "Orientation is arbitrary: each ordering is read in the direction that correlates positively. "
+        f"Every row refines {SERIATION_STARTS} starts (spectral and seeded random); starts_at_best counts those that "
+        "reached the lowest cost, and the last two columns give the Spearman range of the orders within 0.1 % of it.",
         "",
         _markdown(seriation[columns], digits=3),
         "",
@@ -963,10 +1013,10 @@ def run_compare(
     seriation, orders = _seriation(spec, icsd, mined_all, reference)
     notes.append(
         "seriation: element cosines of each Pettifor variant; spectral start (Fiedler vector) refined by block moves and "
-        "reversals minimising sum S_ij |pos_i - pos_j| (plus 4 seeded random starts, lowest cost kept); Spearman against "
+        f"reversals minimising sum S_ij |pos_i - pos_j| (plus {SERIATION_STARTS - 1} seeded random starts, lowest cost kept); Spearman against "
         f"mod_petti on the elements in both, orientation chosen to correlate positively. Main rows: elements with at least "
         f"{spec.min_substitutions} observed substitutions (fewer cannot be placed reliably); rows with min_substitutions=1 "
-        "keep every element with any substitution."
+        "keep every element with any substitution; the other thresholds show how much the Spearman depends on that choice."
     )
     lap("seriation")
 
@@ -1052,7 +1102,7 @@ def format_report(result: CompareResult) -> str:
         wide = wide.reindex(list(dict.fromkeys(result.separability["embedding"])))
         wide = wide[list(dict.fromkeys(result.separability["target"]))]
         lines += ["", "map separability skill:", wide.to_string(float_format=lambda v: f"{v:.3f}")]
-    main = result.seriation.sort_values("min_substitutions").groupby("source", sort=False).tail(1)
+    main = _main_seriation(result.seriation)
     lines += ["", "seriation vs modified Pettifor (Spearman):"]
     lines += [f"  {row.source}: {row.spearman:.3f} ({row.n_elements} elements)" for row in main.itertuples()]
     important = [note for note in result.notes if note.startswith(("ICSD", "SVG", "--rows"))]

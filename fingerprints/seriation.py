@@ -188,6 +188,9 @@ class SeriationResult:
         Which start won: ``"spectral"`` or ``"random <r>"``.
     n_moves : int
         Improving moves applied from the winning start.
+    starts : tuple of (str, float, tuple)
+        Every start's name, refined cost and refined order (labels), spectral first: how
+        often the starts agree tells how robust the winning order is.
     """
 
     order: tuple
@@ -196,6 +199,7 @@ class SeriationResult:
     spectral_cost: float
     start: str
     n_moves: int
+    starts: tuple = ()
 
 
 def seriate(
@@ -230,9 +234,11 @@ def seriate(
     spectral_cost = _cost(weights, start)
     best_order, best_cost, best_moves = _refine(weights, start, max_moves=max_moves)
     best_start = "spectral"
+    starts = [("spectral", float(best_cost), tuple(similarity.index[best_order]))]
     rng = np.random.default_rng(seed)
     for attempt in range(n_random_starts):
         order, cost, moves = _refine(weights, rng.permutation(len(weights)), max_moves=max_moves)
+        starts.append((f"random {attempt}", float(cost), tuple(similarity.index[order])))
         if cost < best_cost * (1 - 1e-12):
             best_order, best_cost, best_moves, best_start = order, cost, moves, f"random {attempt}"
     labels = similarity.index[best_order]
@@ -244,6 +250,7 @@ def seriate(
         spectral_cost=float(spectral_cost),
         start=best_start,
         n_moves=int(best_moves),
+        starts=tuple(starts),
     )
 
 

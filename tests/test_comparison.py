@@ -270,7 +270,10 @@ def test_run_compare_end_to_end(study_inputs, pinned_fake_wheel, small_counts_di
     assert "MAE (knn, mean over folds)" in report and "pettifor-icsd-corrected:" in report
 
 
-def test_mined_similarity_never_sees_the_test_fold(study_inputs, pinned_fake_wheel, tmp_path, monkeypatch):
+def test_mined_similarity_is_mined_from_the_training_folds_only(study_inputs, pinned_fake_wheel, tmp_path, monkeypatch):
+    """With a prediction subsample, each fold mines from its own training rows: neither its test
+    rows nor the rows outside the subsample (their energy above hull is a label too). The maps mine
+    from the rows outside the map subsample."""
     import data.compare as compare
     from fingerprints.comparison import fold_ids as real_fold_ids
 
@@ -279,21 +282,28 @@ def test_mined_similarity_never_sees_the_test_fold(study_inputs, pinned_fake_whe
     real_mine = compare.mine_substitution_counts
 
     def recording_mine(table, **options):
-        seen.append((set(table["formula"]), options.get("max_e_above_hull")))
+        seen.append((set(table.index), options.get("max_e_above_hull")))
         return real_mine(table, **options)
 
     monkeypatch.setattr(compare, "mine_substitution_counts", recording_mine)
-    spec = small_spec(dataset, embeddings=("pettifor-mined", "one-hot"), map_rows=0, models=("knn",))
+    spec = small_spec(dataset, embeddings=("pettifor-mined", "one-hot"), rows=150, map_rows=90, models=("knn",))
     compare.run_compare(spec, tmp_path / "out", embeddings_wheel=wheel, svg=False)
 
     table = pd.read_csv(dataset)
-    everything = set(table["formula"])
-    folds = real_fold_ids(len(table), n_folds=3, seed=0)  # every row is covered by these two embeddings
-    per_fold = [set(table["formula"][folds == fold]) for fold in range(3)]
+    everything = set(range(len(table)))  # every row is covered by these two embeddings
+    sample = np.sort(np.random.default_rng(spec.seed).choice(len(table), size=150, replace=False))
+    folds = real_fold_ids(sample.size, n_folds=3, seed=spec.seed)
+    map_sample = np.sort(np.random.default_rng(spec.seed + 1).choice(len(table), size=90, replace=False))
     assert seen[0][0] == everything  # the full mining: seriation and coverage only
-    for fold, (formulas, threshold) in enumerate(seen[1:4]):
-        assert formulas == everything - per_fold[fold]
+    assert len(seen) == 1 + 3 + 1
+    for fold, (rows, threshold) in enumerate(seen[1:4]):
+        assert rows == set(sample[folds != fold].tolist())
+        assert not rows & set(sample[folds == fold].tolist())
         assert threshold == pytest.approx(0.05)
+    map_rows, threshold = seen[4]
+    assert map_rows == everything - set(map_sample.tolist()) and threshold == pytest.approx(0.05)
+    notes = json.loads((tmp_path / "out" / "run.json").read_text())["notes"]
+    assert any("training rows only" in note for note in notes)
 
 
 def test_without_icsd_the_two_icsd_rows_are_left_out_and_said_so(study_inputs, pinned_fake_wheel, tmp_path):
@@ -312,6 +322,23 @@ def test_without_icsd_the_two_icsd_rows_are_left_out_and_said_so(study_inputs, p
     assert "ICSD counts not given" in (tmp_path / "out" / "summary.md").read_text()
     assert not (tmp_path / "out" / "separability_summary.csv").exists()
     assert set(result.seriation["source"]) == {"pettifor-mined"}
+
+
+def test_the_compare_command_runs_without_the_icsd_counts(study_inputs, pinned_fake_wheel, tmp_path, capsys):
+    """``python app.py compare --dataset D --out DIR`` as the issue gives it: no --icsd."""
+    import app
+
+    dataset, wheel, _ = study_inputs
+    out = tmp_path / "out"
+    argv = ["compare", "--dataset", str(dataset), "--out", str(out), "--embeddings-wheel", str(wheel), "--folds", "3",
+            "--map-rows", "0", "--models", "knn", "--jobs", "1", "--no-svg", "--min-substitutions", "1",
+            "--embeddings", "pettifor-icsd-corrected,pettifor-mined,one-hot"]  # fmt: skip
+    assert app.main(argv) == 0
+    printed = capsys.readouterr()
+    assert "ICSD counts not given" in printed.out + printed.err
+    summary = pd.read_csv(out / "prediction_summary.csv")
+    assert set(summary["embedding"]) == {"pettifor-mined", "one-hot"}
+    assert "ICSD counts not given" in (out / "summary.md").read_text()
 
 
 def test_bad_settings_are_refused_before_any_work(study_inputs, tmp_path):

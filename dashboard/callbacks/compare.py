@@ -300,8 +300,10 @@ def explanation(results: CompareResults) -> list[str]:
         stability = f" (stable compounds only: energy above hull ≤ {threshold} eV/atom)" if threshold else ""
         paragraphs.append(
             "**No leak.** The mined Pettifor similarity comes from the dataset itself, so it is mined again for every "
-            f"fold from the training compounds only{stability}: a test compound never shapes its own features, and "
-            "its energy above hull cannot leak into them. The ICSD substitution counts are external data, used as they are."
+            f"fold from that fold's training compounds only{stability}, never from the test fold nor from compounds "
+            "outside the study's sample: a test compound never shapes its own features, and its energy above hull cannot "
+            "leak into them. The maps mine it from the compounds outside the map sample. The ICSD substitution counts are "
+            "external data, used as they are."
         )
     if results.separability is not None:
         method = "UMAP" if spec.get("map_method", "umap") == "umap" else "PCA"
