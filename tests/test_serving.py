@@ -448,10 +448,10 @@ def _upload_csv() -> bytes:
     return b"formula,note\nLiFeO2,a\nNa5Ti3S11,b\nXx2O,c\nKCl,d\n"
 
 
-def _scripted_session(url: str) -> list:
+def _run_script(tab) -> list:
+    """The scripted session of one user in ``tab``: its (label, answer) pairs in order."""
     import random
 
-    tab = bench_load.Tab(url, keep_answers=True, timeout=60)
     tab.open()
     facts = tab.map_facts()
     tab.click("Fe")
@@ -467,8 +467,27 @@ def _scripted_session(url: str) -> list:
     return tab.answers
 
 
-@pytest.mark.slow
-def test_two_server_processes_give_the_same_answers(small_map):
+def _scripted_session(url: str) -> list:
+    return _run_script(bench_load.Tab(url, keep_answers=True, timeout=60))
+
+
+class _AlternatingTab(bench_load.Tab):
+    """One browser tab behind a load balancer: its k-th callback request goes to ``urls[k % len(urls)]``."""
+
+    def __init__(self, urls: list[str], **kwargs):
+        self.urls = [url.rstrip("/") for url in urls]
+        self.sent_to: list[str] = []
+        super().__init__(self.urls[0], **kwargs)
+
+    def post(self, callback, changed):
+        self.base_url = self.urls[len(self.sent_to) % len(self.urls)]
+        self.sent_to.append(self.base_url)
+        return super().post(callback, changed)
+
+
+@pytest.fixture(scope="module")
+def two_servers(small_map):
+    """Two independent one-worker gunicorn servers (the production configuration) on loopback ports."""
     pytest.importorskip("gunicorn")
     servers = []
     try:
@@ -483,14 +502,48 @@ def test_two_server_processes_give_the_same_answers(small_map):
                     start_timeout=120,
                 )
             )
-        first, second = (_scripted_session(server.url) for server in servers)
+        yield servers
     finally:
         for server in servers:
             server.stop()
-    # Nothing is removed before comparing: no answer carries a time, a process id or a random id.
+
+
+def _assert_same_answers(first: list, second: list) -> None:
     assert [label for label, _ in first] == [label for label, _ in second]
     for (label, one), (_, other) in zip(first, second):
         assert one == other, label
+
+
+@pytest.mark.slow
+def test_two_server_processes_give_the_same_answers(two_servers):
+    first, second = (_scripted_session(server.url) for server in two_servers)
+    # Nothing is removed before comparing: no answer carries a time, a process id or a random id.
+    _assert_same_answers(first, second)
     answers = dict(first)
+    assert answers["search"]["response"]["search-result"]["data"]["status"] == "placed"
+    assert "mine.csv: 3 compounds placed on the map (diamonds), 1 rows skipped." in json.dumps(answers["upload"])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_one_session_alternating_between_two_servers_gets_the_answers_of_one(two_servers):
+    """Request k of one user goes to server k % 2, as behind a round-robin balancer: the page
+    from one, its figures from the other, a search on one and the map's zoom to it on the
+    other, a lasso on one and the table of its rows on the other... Every answer equals the
+    one a single server gives, so nothing depends on a worker's own state. The session runs
+    twice, starting on either server, so each request is answered by both."""
+    a, b = (server.url for server in two_servers)
+    single = _scripted_session(a)
+    served_by: dict[str, set[str]] = {}
+    for order in ([a, b], [b, a]):
+        tab = _AlternatingTab(order, keep_answers=True, timeout=60)
+        alternating = _run_script(tab)
+        assert len(tab.sent_to) >= 20 and tab.sent_to == [order[k % 2] for k in range(len(tab.sent_to))]
+        for (label, _), url in zip(alternating, tab.sent_to):
+            served_by.setdefault(label, set()).add(url)
+        _assert_same_answers(alternating, single)
+    assert all(urls == {a, b} for urls in served_by.values()), served_by
+    assert {"open/page", "search", "details", "map-figure-patch", "lasso", "selection-table", "upload"} <= set(served_by)
+    answers = dict(single)
     assert answers["search"]["response"]["search-result"]["data"]["status"] == "placed"
     assert "mine.csv: 3 compounds placed on the map (diamonds), 1 rows skipped." in json.dumps(answers["upload"])

@@ -99,8 +99,9 @@ def details_children(loaded: LoadedMap, focus: object) -> list:
         pairs = placed.get("neighbours") or []
         rows = [validate.row(r, loaded.n_points) for r, _ in pairs]
         distances = [validate.number(d, name="distance", low=0, high=1e6) for _, d in pairs]
+        formula = validate.text(str(placed.get("formula", "?"))[:200], name="searched formula")  # shown back: no lone surrogates
         return [
-            html.H3([html.Span(str(placed.get("formula", "?"))[:200], className="formula"), html.Span("  not in this map", className="muted")]),
+            html.H3([html.Span(formula, className="formula"), html.Span("  not in this map", className="muted")]),
             html.P("Placed on the map from its composition fingerprint (out-of-sample projection: the star). Its nearest known compounds:", className="muted"),
             _neighbour_list(loaded, rows, distances),
         ]

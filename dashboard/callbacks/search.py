@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from dash import Input, Output, Patch, State, html, no_update
 
@@ -9,6 +11,11 @@ from dashboard.callbacks import build, validate
 from dashboard.components import ids
 from dashboard.maps import LoadedMap
 from fingerprints.formula import FormulaError, parse_formula
+
+log = logging.getLogger(__name__)
+
+#: Characters of a refused formula written to the log.
+LOGGED_FORMULA = 80
 
 #: Half-width of the window the map zooms to around a found compound, as a share of the map.
 ZOOM_SHARE = 0.08
@@ -31,14 +38,14 @@ def run_search(loaded: LoadedMap, text: object) -> dict:
     try:
         parse_formula(formula)
     except FormulaError as err:
-        return {"status": "invalid", "formula": formula, "message": str(err)}
+        return _refused(formula, str(err), "is not a valid formula")
     exact = np.flatnonzero(loaded.points["formula"].to_numpy() == formula)
     if exact.size:
         row = int(exact[0])
         return {"status": "known", "row": row, "formula": formula, "x": float(loaded.points["x"].iat[row]), "y": float(loaded.points["y"].iat[row])}
     placed = loaded.place([formula], k=NEIGHBOURS).iloc[0]
     if placed["error"]:
-        return {"status": "invalid", "formula": formula, "message": str(placed["error"])}
+        return _refused(formula, str(placed["error"]), "could not be placed on this map")
     if int(placed["known_row"]) >= 0:
         row = int(placed["known_row"])
         return {"status": "known", "row": row, "formula": formula, "x": float(loaded.points["x"].iat[row]), "y": float(loaded.points["y"].iat[row])}
@@ -49,6 +56,12 @@ def run_search(loaded: LoadedMap, text: object) -> dict:
         "y": float(placed["y"]),
         "neighbours": [[int(r), float(d)] for r, d in placed["neighbours"]],
     }
+
+
+def _refused(formula: str, message: str, problem: str) -> dict:
+    """The ``"invalid"`` answer for ``formula``, and a WARNING line naming it in the server's log."""
+    log.warning("search: %s %s: %s", validate.shortened(repr(formula), LOGGED_FORMULA), problem, validate.shortened(message))
+    return {"status": "invalid", "formula": formula, "message": message}
 
 
 def search_message(loaded: LoadedMap, result: dict):

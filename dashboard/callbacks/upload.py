@@ -45,7 +45,8 @@ def decode_upload(contents: object, filename: object, *, max_bytes: int = MAX_UP
         raise validate.InputError("the upload is not a file (expected a data URL)")
     if filename is not None and not isinstance(filename, str):
         raise validate.InputError(f"the upload's file name must be text, got {type(filename).__name__}")
-    name = _CONTROL.sub("?", filename[:MAX_FILENAME]) if filename else "upload"
+    # the name is shown back (and a lone surrogate, forgeable in JSON, cannot be sent back)
+    name = validate.without_surrogates(_CONTROL.sub("?", filename[:MAX_FILENAME])) if filename else "upload"
     header, _, payload = contents.partition(",")
     if ";base64" not in header:
         raise validate.InputError(f"upload {name!r}: expected base64 content")

@@ -113,7 +113,23 @@ def text(value: object, *, name: str, max_length: int = MAX_TEXT) -> str:
         raise InputError(f"{name} must be text, got {type(value).__name__}")
     if len(value) > max_length:
         raise InputError(f"{name} is longer than {max_length} characters")
+    if not _encodable(value):  # echoed back, it would make the answer unencodable (a 500)
+        raise InputError(f"{name} is not valid text (it holds a lone surrogate)")
     return value.strip()
+
+
+def _encodable(value: str) -> bool:
+    """Can ``value`` be written as UTF-8? Lone surrogates (forgeable as JSON escapes) cannot."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def without_surrogates(value: str) -> str:
+    """``value`` with lone surrogates replaced by ``?``, for text shown back to the browser."""
+    return value if _encodable(value) else value.encode("utf-8", "replace").decode("utf-8")
 
 
 def rows(value: object, n_points: int, *, limit: int = MAX_ROWS) -> np.ndarray:

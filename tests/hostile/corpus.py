@@ -447,6 +447,9 @@ HUGE = "x" * 1_000_000
 ROWS_100K = list(range(100_000))
 ELEMENTS_100K = ["Fe"] * 100_000
 NESTED = {"a": [{"b": [{"c": [[[[None]]]]}]}]}
+#: Sent as the bare JSON tokens ``NaN``, ``Infinity`` and ``-Infinity`` (``json.dumps`` writes them,
+#: and Flask's JSON parser reads them back as floats).
+NAN, INF = float("nan"), float("inf")
 
 HIGHLIGHT = "highlight-count.children"
 TABLE = "ptable-graph.figure"
@@ -566,6 +569,76 @@ def _callback_cases() -> list[CallbackCase]:
         c("query-surrogates", QUERY, {"search-result.data": {"status": "invalid", "formula": "\ud800"}}, message="?map="),
         c("switch-map-unknown", SWITCH, {"map-select.value": "nope"}, "ignored"),
         c("switch-map-nested", SWITCH, {"map-select.value": NESTED}, "ignored"),
+        # NaN, Infinity and -Infinity tokens where numbers (or anything) are expected
+        c("map-cmin-nan", MAP, {"map-cmin.value": NAN}, message="colour minimum must be between", changed=("map-cmin.value",)),
+        c("map-cmax-infinity", MAP, {"map-cmax.value": INF}, message="colour maximum must be between", changed=("map-cmax.value",)),
+        c("map-size-nan", MAP, {"map-size.value": NAN}, message="point size must be between", changed=("map-size.value",)),
+        c("map-opacity-minus-infinity", MAP, {"map-opacity.value": -INF}, message="opacity must be between", changed=("map-opacity.value",)),
+        c("map-view-nan", MAP, {"map-view.data": {"x": [NAN, 1], "y": [0, 1]}}, message="axis range must be between", changed=("theme-toggle.value",)),
+        c("map-view-infinity", MAP, {"map-view.data": {"x": [0, 1], "y": [-INF, INF]}}, message="axis range must be between", changed=("theme-toggle.value",)),
+        c("map-focus-row-nan", MAP, {"focus-compound.data": {"row": NAN}}, message="is not a row of this map", changed=("theme-toggle.value",)),
+        c(
+            "map-search-position-nan", MAP,
+            {"search-result.data": {"status": "placed", "x": NAN, "y": 0, "formula": "Fe", "neighbours": []}},
+            message="search position x must be between", changed=("theme-toggle.value",),
+        ),  # fmt: skip
+        c(
+            "map-search-distance-infinity", MAP,
+            {"search-result.data": {"status": "placed", "x": 0, "y": 0, "formula": "Fe", "neighbours": [[0, INF]]}},
+            message="distance must be between", changed=("theme-toggle.value",),
+        ),  # fmt: skip
+        c(
+            "map-upload-point-infinity", MAP,
+            {"upload-overlay.data": {"name": "x", "points": [{"formula": "Fe", "x": INF, "y": 0, "id": "a"}]}},
+            message="uploaded compound x must be between", changed=("theme-toggle.value",),
+        ),  # fmt: skip
+        c("lasso-rows-nan", LASSO, {"lasso-event.data": {"rows": [NAN]}}, message="integers only"),
+        c("lasso-rows-infinity", LASSO, {"lasso-event.data": {"rows": [INF, -INF]}}, message="integers only"),
+        c("grid-selection-nan", GRID, {"selection-rows.data": [NAN]}, message="integers only"),
+        c("pt-selection-infinity", TABLE, {"ptable-color.value": "selection", "selection-rows.data": [INF]}, message="integers only"),
+        c("csv-export-nan-row", CSV_EXPORT, {"selection-rows.data": [1, NAN]}, message="integers only"),
+        c("export-width-infinity", EXPORT, {"export-target.data": "table", "export-width.value": INF}, message="width must be between"),
+        c("export-scale-nan", EXPORT, {"export-target.data": "table", "export-scale.value": NAN}, message="scale must be between"),
+        c("export-font-minus-infinity", EXPORT, {"export-target.data": "table", "export-font.value": -INF}, message="font size must be between"),
+        c("export-map-cmin-nan", EXPORT, {"export-target.data": "map", "map-cmin.value": NAN}, message="colour minimum must be between"),
+        c("search-nan", SEARCH, {"search-input.value": NAN}, message="formula must be text, got float"),
+        c("search-infinity", SEARCH, {"search-input.value": -INF}, message="formula must be text, got float"),
+        c("focus-click-index-nan", FOCUS, {"map-graph.clickData": {"points": [{"curveNumber": 0, "pointIndex": NAN}]}}, "ignored"),
+        c("focus-click-curve-infinity", FOCUS, {"map-graph.clickData": {"points": [{"curveNumber": INF, "pointIndex": 0}]}}, "ignored"),
+        c(
+            "focus-neighbour-nan-row", FOCUS,
+            {'{"row":["ALL"],"type":"neighbour"}.n_clicks': [{"id": {"type": "neighbour", "row": NAN}, "property": "n_clicks", "value": 1}]},
+            "ignored", changed=('{"row":NaN,"type":"neighbour"}.n_clicks',),
+        ),  # fmt: skip
+        c("details-focus-row-infinity", DETAILS, {"focus-compound.data": {"row": INF}}, message="is not a row of this map"),
+        c("hl-elements-nan", HIGHLIGHT, {"selected-elements.data": [NAN]}, message="unknown element symbol"),
+        c("hl-map-nan", HIGHLIGHT, {"map-name.data": NAN}, message="is not valid"),
+        c("sim-element-infinity", SIM, {"sim-element.value": INF}, message="is not an element symbol"),
+        c("upload-filename-nan", UPLOAD, {"upload.contents": _data_url(b"formula\nFe2O3\n"), "upload.filename": NAN}, message="file name must be text"),
+        c("page-search-nan", PAGE, {"url.search": NAN}, message="could not be read"),
+        c("query-nan-controls", QUERY, {"map-cmin.value": NAN, "map-size.value": INF, "map-opacity.value": -INF}, message="?map="),
+        c(
+            "export-open-nan-target", EXPORT_OPEN,
+            {'{"target":["ALL"],"type":"export-open"}.n_clicks': [{"id": {"type": "export-open", "target": NAN}, "property": "n_clicks", "value": 1}]},
+            "ignored", changed=('{"target":NaN,"type":"export-open"}.n_clicks',),
+        ),  # fmt: skip
+        # lone surrogates (JSON can carry them, UTF-8 cannot): never echoed back into an answer
+        c("search-lone-surrogate", SEARCH, {"search-input.value": "Fe\ud800O"}, message="formula is not valid text (it holds a lone surrogate)"),
+        c(
+            "details-placed-surrogate", DETAILS,
+            {"focus-compound.data": {"placed": {"status": "placed", "formula": "Fe\udc00", "x": 0, "y": 0, "neighbours": []}}},
+            message="searched formula is not valid text",
+        ),  # fmt: skip
+        c(
+            "map-upload-surrogate", MAP,
+            {"upload-overlay.data": {"name": "x", "points": [{"formula": "Fe2O3", "x": 0, "y": 0, "id": "a\ud800"}]}},
+            message="uploaded compound id is not valid text", changed=("theme-toggle.value",),
+        ),  # fmt: skip
+        c(
+            "upload-filename-surrogate", UPLOAD,
+            {"upload.contents": _data_url(b"formula\nFe2O3\nXx\n"), "upload.filename": "x\ud800.csv"},
+            message="x?.csv: 1 compounds placed on the map",
+        ),  # fmt: skip
     ]
 
 
@@ -664,6 +737,17 @@ PROTOCOL_CASES = [
     ProtocolCase("pattern-id-extra-key", _pattern_items([{"type": "export-open", "target": "map", "x": 1}]), callback=EXPORT_OPEN),
     ProtocolCase("pattern-id-wrong-type", _pattern_items([{"type": "passwords", "target": "map"}]), callback=EXPORT_OPEN),
     ProtocolCase("pattern-too-many-items", _pattern_items([{"type": "export-open", "target": str(i)} for i in range(5000)]), callback=EXPORT_OPEN),
+    # NaN, Infinity and -Infinity tokens in the request's own fields
+    ProtocolCase("body-nan-token", None, raw=b"NaN"),
+    ProtocolCase("body-minus-infinity-token", None, raw=b"-Infinity"),
+    ProtocolCase("output-nan-token", None, raw=b'{"output": NaN, "outputs": Infinity, "inputs": [-Infinity], "changedPropIds": [NaN]}'),
+    ProtocolCase("outputs-infinity", _set("outputs", INF)),
+    ProtocolCase("inputs-nan", _set("inputs", [NAN, NAN])),
+    ProtocolCase("input-id-nan", _edit_first_input(id=NAN)),
+    ProtocolCase("input-property-infinity", _edit_first_input(property=INF)),
+    ProtocolCase("state-nan", _set("state", NAN)),
+    ProtocolCase("changed-prop-ids-nan", _set("changedPropIds", [NAN])),
+    ProtocolCase("changed-prop-ids-infinity", _set("changedPropIds", INF)),
 ]
 
 

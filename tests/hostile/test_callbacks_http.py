@@ -2,28 +2,41 @@
 
 The callbacks and their signatures come from ``GET /_dash-dependencies``, as a browser sees
 them; every case of ``CALLBACK_CASES`` changes a few values of an otherwise valid request,
-every case of ``PROTOCOL_CASES`` breaks the request's shape. Each answer is checked: the
-expected status (200 with a message on the page, 204 when nothing is updated, 400 for a
-request of the wrong shape), no traceback or source path in the body, a WARNING line in the
-server's log and no ERROR (no unexpected exception). After the whole corpus the app still
-answers a valid request with the right content.
+every case of ``PROTOCOL_CASES`` breaks the request's shape; every formula of
+``FORMULA_CASES`` is typed into the search box and every file of ``UPLOAD_CASES`` dropped on
+the upload box. Each answer is checked: the expected status (200 with a message on the page,
+204 when nothing is updated, 400 for a request of the wrong shape, 413 for one over the size
+limit), no traceback or source path in the body, a WARNING line in the server's log and no
+ERROR (no unexpected exception). After the whole corpus the app still answers valid requests
+with the right content.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
+import time
 
 import pytest
 
 from dashboard.app import create_app
+from dashboard.callbacks import upload, validate
+from dashboard.settings import ServerSettings
 from tests.hostile.conftest import app_errors, app_warnings, assert_no_internals
-from tests.hostile.corpus import CALLBACK_CASES, PROTOCOL_CASES, URL_CASES
+from tests.hostile.corpus import (
+    CALLBACK_CASES, CONTENTS_CASES, FORMULA_CASES, PROTOCOL_CASES, UPLOAD_CASES, URL_CASES, oversized_contents, resolve,
+)  # fmt: skip
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.xdist_group("hostile-http")]
 
 ENDPOINT = "/_dash-update-component"
+SEARCH = "search-result.data"
+UPLOAD = "upload-overlay.data"
+#: No hostile request may hold a server worker longer than this (in-process the bound is 5 s).
+SECONDS = 15.0
+MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +196,191 @@ def test_a_garbage_link_renders_the_page_with_its_notices(case, served, small_ma
     assert app_warnings(caplog) and not app_errors(caplog)
 
 
+def texts(value) -> str:
+    """Every string in an answer (component children, store values), one per line."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(texts(v) for v in value.values())
+    if isinstance(value, list):
+        return "\n".join(texts(v) for v in value)
+    return ""
+
+
+def logged(caplog, logger: str, level: int = logging.WARNING) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno >= level]
+
+
+# ------------------------------------------------------------------------------ search box
+
+
+#: The formulas a browser can send (JSON has no bytes).
+SEARCHABLE = [case for case in FORMULA_CASES if not isinstance(case.formula, bytes)]
+
+
+def search_request(dependencies: list[dict], map_name: str, formula: object) -> dict:
+    """The search box submitted (Enter) with ``formula`` in it."""
+    values = {**valid_values(map_name), "search-input.value": formula, "search-input.n_submit": 1}
+    return request_body(find(dependencies, SEARCH), values, ["search-input.n_submit"])
+
+
+def refused_before_parsing(formula: object) -> str | None:
+    """The message of the search box's own check (``validate.text``) for ``formula``; None when
+    the formula reaches the parser (or the box is empty)."""
+    if formula is None:
+        return None
+    if not isinstance(formula, str):
+        return f"formula must be text, got {type(formula).__name__}"
+    if len(formula) > validate.MAX_TEXT:
+        return f"formula is longer than {validate.MAX_TEXT} characters"
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in formula):
+        return "formula is not valid text (it holds a lone surrogate)"
+    return None
+
+
+def test_the_formula_cases_cover_every_outcome_of_the_search_box():
+    empty = [c.id for c in SEARCHABLE if c.formula is None or (isinstance(c.formula, str) and not c.formula.strip())]
+    refused = [c.id for c in SEARCHABLE if refused_before_parsing(c.formula)]
+    assert empty == ["empty", "space", "tabs-newlines", "nbsp-only", "none"]
+    assert {"ten-mb-letters", "ten-mb-valid-looking", "257-carbons", "lone-surrogate", "nan", "huge-list"} <= set(refused)
+    assert len(SEARCHABLE) - len(empty) - len(refused) >= 60, "most cases reach the parser"
+
+
+@pytest.mark.parametrize("case", SEARCHABLE, ids=lambda case: case.id)
+def test_every_hostile_formula_in_the_search_box_gets_a_message_and_a_log_line(case, served, small_map_name, caplog):
+    _, client, dependencies = served
+    caplog.set_level(logging.INFO)
+    started = time.perf_counter()
+    response = post(client, search_request(dependencies, small_map_name, case.formula))
+    assert time.perf_counter() - started < SECONDS
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200, text[:300]
+    assert_no_internals(text)
+    assert not app_errors(caplog), [r.getMessage() for r in app_errors(caplog)]
+    answer = response.get_json()["response"]
+    shown = answer["search-message"]["children"]
+    refusal = refused_before_parsing(case.formula)
+    if refusal is None and (case.formula is None or not case.formula.strip()):
+        # An empty box: the search (and its star on the map) is cleared; nothing was refused.
+        assert answer["search-result"]["data"] == {"status": "empty"} and shown == ""
+        return
+    assert app_warnings(caplog), "every refused formula leaves a WARNING line in the server's log"
+    assert "focus-compound" not in answer and "map-view" not in answer, "nothing is focused or zoomed to"
+    if refusal is not None:  # the box's own check: the last search result stays
+        assert "search-result" not in answer
+        assert shown["props"] == {"children": refusal, "className": "error"}
+        assert any(refusal in m for m in logged(caplog, "dashboard.callbacks.validate"))
+        return
+    result = answer["search-result"]["data"]
+    assert result["status"] == "invalid" and result["formula"] == case.formula.strip()
+    assert case.reason in result["message"] and result["message"].startswith("invalid formula ")
+    assert shown["type"] == "Span" and shown["props"] == {"children": ["Not a valid formula: ", result["message"]], "className": "error"}
+    [line] = logged(caplog, "dashboard.callbacks.search")
+    assert line.startswith("search: ") and "is not a valid formula" in line and len(line) < 600
+
+
+def test_the_log_line_of_a_refused_search_names_the_formula_shortened(served, small_map_name, caplog):
+    _, client, dependencies = served
+    formula = "Xx" * 100  # 200 characters: the longest the box takes
+    response = post(client, search_request(dependencies, small_map_name, formula))
+    assert response.get_json()["response"]["search-result"]["data"]["status"] == "invalid"
+    [line] = logged(caplog, "dashboard.callbacks.search")
+    assert line.startswith(f"search: {repr(formula)[:80]}… ({len(repr(formula))} characters) is not a valid formula: ")
+    assert "unknown element symbol 'Xx'" in line
+
+
+def test_a_formula_the_map_cannot_place_is_explained_and_logged(served, small_map_name, caplog):
+    _, client, dependencies = served
+    response = post(client, search_request(dependencies, small_map_name, "Rn"))  # parses, but no similarity data
+    assert response.status_code == 200
+    answer = response.get_json()["response"]
+    result = answer["search-result"]["data"]
+    assert result["status"] == "invalid" and "without similarity data" in result["message"]
+    assert answer["search-message"]["children"]["props"]["children"] == ["Not a valid formula: ", result["message"]]
+    [line] = logged(caplog, "dashboard.callbacks.search")
+    assert line.startswith("search: 'Rn' could not be placed on this map: ") and "without similarity data" in line
+    assert not app_errors(caplog)
+
+
+# ------------------------------------------------------------------------------ upload box
+
+
+def data_url(data: bytes) -> str:
+    """What ``dcc.Upload`` sends for a dropped file."""
+    return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+
+def upload_request(dependencies: list[dict], map_name: str, contents: object, filename: object) -> dict:
+    values = {**valid_values(map_name), "upload.contents": contents, "upload.filename": filename}
+    return request_body(find(dependencies, UPLOAD), values, ["upload.contents"])
+
+
+@pytest.mark.parametrize("case", UPLOAD_CASES, ids=lambda case: case.id)
+def test_every_hostile_upload_gets_a_message_and_a_log_line(case, served, small_map_name, caplog):
+    _, client, dependencies = served
+    caplog.set_level(logging.INFO)
+    body = upload_request(dependencies, small_map_name, data_url(resolve(case.data)), case.filename)
+    started = time.perf_counter()
+    response = post(client, body)
+    assert time.perf_counter() - started < SECONDS
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200, text[:300]  # the largest case (32 MB as base64) is under the 64 MB request limit
+    assert_no_internals(text)
+    assert not app_errors(caplog), [r.getMessage() for r in app_errors(caplog)]
+    answer = response.get_json()["response"]
+    message = answer["upload-message"]["children"]
+    if case.outcome == "refused":
+        assert "upload-overlay" not in answer and "map-graph" not in answer, "nothing is placed"
+        assert message["props"]["className"] == "error" and case.message in message["props"]["children"]
+        assert any(case.message in m for m in logged(caplog, "dashboard.callbacks.validate"))
+        return
+    overlay = answer["upload-overlay"]["data"]
+    assert overlay["name"] == case.filename and len(overlay["points"]) <= upload.MAX_PLACED
+    assert case.message in texts(message)
+    assert any(m.startswith(f"upload {case.filename}: ") for m in logged(caplog, "dashboard.callbacks.upload", logging.INFO))
+    if case.outcome == "reported":
+        assert logged(caplog, "dashboard.callbacks.upload"), "a file with problems leaves a WARNING line"
+
+
+def test_an_upload_over_the_request_limit_gets_413_and_one_over_the_upload_limit_a_message(small_map, small_map_name, caplog):
+    app = create_app(map_dir=small_map, maps_root=small_map.parent, settings=ServerSettings(max_request_mb=3, max_upload_mb=1))
+    client = app.server.test_client()
+    dependencies = [d for d in client.get("/_dash-dependencies").get_json() if not d.get("clientside_function")]
+    caplog.set_level(logging.INFO)
+    body = upload_request(dependencies, small_map_name, data_url(resolve("@ten_mb_formula")), "x.csv")
+    size = len(json.dumps(body))
+    response = post(client, body)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 413, text[:300]
+    assert response.get_json() == {"error": f"request too large: {size / MB:.1f} MB; this server accepts at most 3 MB per request"}
+    assert_no_internals(text)
+    assert any("refused POST /_dash-update-component" in m for m in logged(caplog, "dashboard.app"))
+    caplog.clear()
+    middle = b"formula,gap\n" + b"Fe2O3,1\n" * 200_000  # 1.6 MB: under the request limit, over the upload limit
+    response = post(client, upload_request(dependencies, small_map_name, data_url(middle), "mid.csv"))
+    assert response.status_code == 200
+    answer = response.get_json()["response"]
+    assert "upload-overlay" not in answer
+    assert answer["upload-message"]["children"]["props"]["children"] == "upload 'mid.csv' is larger than 1 MB"
+    assert app_warnings(caplog) and not app_errors(caplog)
+    _valid_requests_answer(client, dependencies, small_map_name)
+
+
+# ------------------------------------------------------------------------------ NaN and Infinity
+
+
+def test_the_nan_cases_send_bare_json_tokens(served, small_map_name):
+    _, _, dependencies = served
+    for case_id, token in (("map-cmin-nan", "NaN"), ("map-cmax-infinity", "Infinity"), ("map-opacity-minus-infinity", "-Infinity")):
+        case = next(c for c in CALLBACK_CASES if c.id == case_id)
+        raw = json.dumps(request_body(find(dependencies, case.callback), {**valid_values(small_map_name), **case.values}, case.changed))
+        assert f'"value": {token}}}' in raw
+        assert json.loads(raw) is not None  # Python's (and Flask's) parser reads the tokens back
+
+
+# ------------------------------------------------------------------------------ after it all
+
+
 def _valid_requests_answer(client, dependencies, map_name) -> None:
     values = valid_values(map_name)
     response = post(client, request_body(find(dependencies, "highlight-count.children"), values))
@@ -192,9 +390,14 @@ def _valid_requests_answer(client, dependencies, map_name) -> None:
     response = post(client, request_body(find(dependencies, "search-result.data"), values))
     assert response.status_code == 200
     assert response.get_json()["response"]["search-result"]["data"]["status"] in ("known", "placed")
+    response = post(client, upload_request(dependencies, map_name, values["upload.contents"], "mine.csv"))
+    assert response.status_code == 200
+    overlay = response.get_json()["response"]["upload-overlay"]["data"]
+    assert overlay["name"] == "mine.csv" and [p["formula"] for p in overlay["points"]] == ["LiFeO2"]
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.timeout(600)
 def test_the_app_keeps_answering_after_the_whole_corpus(small_map, small_map_name, caplog):
     app = create_app(map_dir=small_map, maps_root=small_map.parent)
     client = app.server.test_client()
@@ -212,5 +415,13 @@ def test_the_app_keeps_answering_after_the_whole_corpus(small_map, small_map_nam
             body = request_body(find(dependencies, case.callback), values)
             statuses.append(post(client, case.mutate(copy.deepcopy(body)), content_type=case.content_type).status_code)
     assert 500 not in statuses
+    # the search box and the upload box, with everything the corpus has for them
+    answers = [post(client, search_request(dependencies, small_map_name, case.formula)).status_code for case in SEARCHABLE]
+    for case in UPLOAD_CASES:
+        answers.append(post(client, upload_request(dependencies, small_map_name, data_url(resolve(case.data)), case.filename)).status_code)
+    for case in CONTENTS_CASES:
+        contents = oversized_contents() if case.contents == "@oversized_contents" else case.contents
+        answers.append(post(client, upload_request(dependencies, small_map_name, contents, case.filename)).status_code)
+    assert set(answers) == {200}
     assert not app_errors(caplog)
     _valid_requests_answer(client, dependencies, small_map_name)
