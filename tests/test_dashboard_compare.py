@@ -70,10 +70,12 @@ def test_mae_figure_has_a_bar_per_embedding_and_target_with_the_csv_numbers(resu
         np.testing.assert_allclose(trace.error_y.array, rows["mae_std"].to_numpy(), rtol=0, atol=0)
         assert trace.error_y.visible and not trace.showlegend
         assert trace.marker.color == EMBEDDING_COLORS[trace.name]
-    # pettifor-mined, band gap, k-NN: 0.57198785231805949 ± 0.005983229840861126, the best.
+    # pettifor-icsd-corrected, band gap: k-NN 0.5950961528607068 ± 0.002961683776100622 and HGB, both the best.
+    corrected = next(b for b in bars[:11] if b.name == "pettifor-icsd-corrected")
+    assert corrected.y[0] == pytest.approx(0.5950961528607068) and corrected.error_y.array[0] == pytest.approx(0.002961683776100622)
+    assert list(corrected.text) == [BEST_MARK, BEST_MARK] and list(corrected.marker.line.width) == [2.5, 2.5]
     mined = next(b for b in bars[:11] if b.name == "pettifor-mined")
-    assert mined.y[0] == pytest.approx(0.57198785231805949) and mined.error_y.array[0] == pytest.approx(0.005983229840861126)
-    assert list(mined.text) == [BEST_MARK, ""] and list(mined.marker.line.width) == [2.5, 0.0]
+    assert mined.y[0] == pytest.approx(0.600096589918307) and list(mined.text) == ["", ""] and list(mined.marker.line.width) == [0.0, 0.0]
     # The legend: one plain entry per embedding, in the table's order.
     legend = [trace for trace in fig.data if trace.showlegend]
     assert [t.name for t in legend] == results.embeddings and all(t.meta == {"legend_only": True} and t.marker.line.width is None for t in legend)
@@ -231,10 +233,10 @@ def test_table_rows_hold_the_numbers_and_the_best_marks(results, summary):
             best = [r["embedding"] for r in rows if r[f"best__{target}__{model}"]]
             part = summary[(summary["target"] == target) & (summary["model"] == model)]
             assert sorted(best) == sorted(part.loc[part["mae_mean"] == part["mae_mean"].min(), "embedding"])
-    assert by_name["pettifor-mined"]["rank__knn"] == pytest.approx(1.25)
+    assert by_name["pettifor-mined"]["rank__knn"] == pytest.approx(2.25) and by_name["pettifor-icsd-corrected"]["rank__knn"] == pytest.approx(2.5)
     assert by_name["pettifor-icsd-corrected"]["spearman"] == pytest.approx(0.910, abs=5e-4) and by_name["pettifor-icsd-corrected"]["seriation_elements"] == 90
     assert by_name["magpie"]["spearman"] is None and by_name["magpie"]["family"] == "other"
-    assert by_name["pettifor-mined"]["sepbest__e_form"] is True and by_name["pettifor-mined"]["sep__e_form"] == pytest.approx(0.7210154853655133)
+    assert by_name["pettifor-mined"]["sepbest__e_form"] is True and by_name["pettifor-mined"]["sep__e_form"] == pytest.approx(0.7232964685533065)
 
 
 def test_table_columns_are_sortable_groups_with_formatters(results):
@@ -260,7 +262,7 @@ def test_the_explanation_cites_the_run(results):
     source = compare.source_line(results)
     assert "bench/results/compare" in source and "run.json" in source and "95,651 rows" in source and "seed 0" in source
     headline = compare.headline_lines(results)
-    assert len(headline) == 8 and "**pettifor-mined** 0.572 against oliynyk 0.6001 (-4.7 %; better in 5 of 5 folds)" in headline[0]
+    assert len(headline) == 8 and "**pettifor-icsd-corrected** 0.5951 against oliynyk 0.6001 (-0.8 %; better in 5 of 5 folds)" in headline[0]
 
 
 # ------------------------------------------------------------------------------ address and view state

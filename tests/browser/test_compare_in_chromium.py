@@ -115,7 +115,7 @@ def test_compare_view_shows_table_figure_and_linked_maps(driver, app_server, scr
     assert _grid_rows(driver, "compare-table") == len(results.embeddings)
     assert _grid_rows(driver, "compare-maps-table") == len(results.embeddings)
     table_text = _text(driver, "compare-table")
-    assert "pettifor-mined" in table_text and "0.5720 ± 0.0060 ★" in table_text
+    assert "pettifor-mined" in table_text and "0.5951 ± 0.0030 ★" in table_text
     # The figure: one bar trace per embedding and target, the run's numbers.
     n_bars = driver.execute_script(graph_js("compare-mae-graph", "return gd._fullData.filter(function (t) { return t.type === 'bar' && !t.meta; }).length;"))
     assert n_bars == len(results.embeddings) * len(results.targets)
