@@ -480,7 +480,7 @@ class LoadedMap:
     def frequencies(self, rows) -> pd.Series:
         return element_frequencies(self.membership, rows)
 
-    def cached_figure(self, key: tuple, build, *, max_entries: int = 64):
+    def cached_figure(self, key: tuple, build, *, max_entries: int = 256):
         """``build()``, kept for later calls with the same ``key`` (least recently used dropped).
 
         For figures that are a pure function of this map and the view: building them with

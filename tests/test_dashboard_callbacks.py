@@ -224,6 +224,20 @@ def test_the_kept_table_is_the_same_figure_with_the_selection_outlined(loaded, c
     assert (other["data"][0]["marker"]["color"] != same["data"][0]["marker"]["color"]) == (coloring == "selection")
 
 
+def test_similarity_figures_are_kept_per_map_and_view(context, loaded):
+    import plotly.io as pio
+
+    app = create_app(map_dir=context.maps_root / "small", maps_root=context.maps_root)
+    bars = app.callback_map[f"{ids.SIM_BAR}.figure"]["callback"].__wrapped__
+    heatmap = app.callback_map[f"{ids.HEATMAP}.figure"]["callback"].__wrapped__
+    first = bars("Fe", "dark", "small")
+    assert json.loads(pio.to_json(first)) == json.loads(build.similarity_figure(loaded, "Fe", theme="dark").to_json())
+    assert bars("Fe", "dark", "small") is first and bars("Co", "dark", "small") is not first
+    kept = heatmap("learned", "light", "small")
+    assert json.loads(pio.to_json(kept)) == json.loads(build.heatmap_figure(loaded, order="learned", theme="light").to_json())
+    assert heatmap("learned", "light", "small") is kept
+
+
 def test_a_tile_click_sends_only_the_outlines(loaded):
     view = {"layout": "standard", "color": "category", "selection_rows": [], "theme": "light"}
     patch = build.table_outline_patch(loaded, elements=["Fe"], **view).to_plotly_json()

@@ -19,7 +19,8 @@ def register(app, context) -> None:
     @validate.guarded(lambda message: build.message_figure(message))
     def bars(element, theme, map_name):
         loaded = context.load(map_name)
-        return build.similarity_figure(loaded, validate.element(element), theme=validate.choice(theme, THEMES, name="theme"))
+        element, theme = validate.element(element), validate.choice(theme, THEMES, name="theme")
+        return loaded.cached_figure(("similarity", element, theme), lambda: build.similarity_figure(loaded, element, theme=theme).to_plotly_json())
 
     @app.callback(
         Output(ids.HEATMAP, "figure"),
@@ -30,4 +31,5 @@ def register(app, context) -> None:
     @validate.guarded(lambda message: build.message_figure(message))
     def heatmap(order, theme, map_name):
         loaded = context.load(map_name)
-        return build.heatmap_figure(loaded, order=validate.choice(order, ORDERS, name="heatmap order"), theme=validate.choice(theme, THEMES, name="theme"))
+        order, theme = validate.choice(order, ORDERS, name="heatmap order"), validate.choice(theme, THEMES, name="theme")
+        return loaded.cached_figure(("heatmap", order, theme), lambda: build.heatmap_figure(loaded, order=order, theme=theme).to_plotly_json())
