@@ -511,10 +511,11 @@ def _seriation(
         vectors = element_vector_array(counts, variant=variant)
         substitutions = counts.pair_counts.sum(axis=1)
         with_data = np.any(vectors != 0, axis=1)
+        cosines = vectors @ vectors.T
+        np.fill_diagonal(cosines, 0.0)
+        seriated: dict[bytes, tuple] = {}  # thresholds that keep the same elements share one seriation
         for threshold in sorted({*SERIATION_THRESHOLDS, spec.min_substitutions}):
             keep = with_data & (substitutions >= threshold)
-            cosines = vectors @ vectors.T
-            np.fill_diagonal(cosines, 0.0)
             while True:  # an element whose only partners were left out has no place either
                 isolated = keep & ~np.any(cosines[:, keep] > 0, axis=1)
                 if not isolated.any():
@@ -524,15 +525,19 @@ def _seriation(
                 log.warning("seriation of %s skipped: fewer than 3 elements with >= %d substitutions", name, threshold)
                 continue
             labels = symbols[keep]
-            similarity = pd.DataFrame(vectors[keep] @ vectors[keep].T, index=labels, columns=labels)
-            started = time.perf_counter()
-            result = seriate(similarity, seed=spec.seed, n_random_starts=SERIATION_STARTS - 1)
-            compared = oriented_spearman(result.positions, reference)
-            robustness = _start_agreement(result, reference)
-            reference_order = sorted((s for s in labels if s in reference.index), key=lambda s: reference[s])
-            reference_cost = (
-                arrangement_cost(similarity, reference_order) if len(reference_order) == len(labels) else float("nan")
-            )
+            if keep.tobytes() not in seriated:
+                similarity = pd.DataFrame(vectors[keep] @ vectors[keep].T, index=labels, columns=labels)
+                started = time.perf_counter()
+                result = seriate(similarity, seed=spec.seed, n_random_starts=SERIATION_STARTS - 1)
+                reference_order = sorted((s for s in labels if s in reference.index), key=lambda s: reference[s])
+                seriated[keep.tobytes()] = (
+                    result,
+                    oriented_spearman(result.positions, reference),
+                    _start_agreement(result, reference),
+                    arrangement_cost(similarity, reference_order) if len(reference_order) == len(labels) else float("nan"),
+                    time.perf_counter() - started,
+                )
+            result, compared, robustness, reference_cost, seconds = seriated[keep.tobytes()]
             rows.append(
                 {
                     "source": name,
@@ -548,7 +553,7 @@ def _seriation(
                     "mod_petti_cost": reference_cost,
                     "winning_start": result.start,
                     **robustness,
-                    "seconds": time.perf_counter() - started,
+                    "seconds": seconds,
                 }
             )
             if threshold == spec.min_substitutions:
