@@ -10,6 +10,7 @@ slots of the materials map, and opacity arrays sent as compact typed arrays.
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -142,7 +143,7 @@ def table_figure(
 
 def _table_key(layout: str, color: str, selection_rows, theme: str) -> tuple:
     rows = np.unique(np.asarray(selection_rows, dtype=np.int64)) if color == "selection" else np.empty(0, np.int64)
-    return ("periodic-table", layout, color, theme, len(rows), hash(rows.tobytes()))
+    return ("periodic-table", layout, color, theme, hashlib.sha256(rows.tobytes()).hexdigest())
 
 
 def _unselected_table(loaded: LoadedMap, *, layout: str, color: str, selection_rows, theme: str) -> dict:
@@ -153,12 +154,20 @@ def _unselected_table(loaded: LoadedMap, *, layout: str, color: str, selection_r
     )
 
 
+def _table_with_outlines(loaded: LoadedMap, *, layout: str, color: str, elements, selection_rows, theme: str):
+    """The kept table of this view, and the tile outlines of the selected ``elements`` on it."""
+    base = _unselected_table(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme)
+    widths, colors = selection_outline(base["data"][0]["customdata"], elements, base["layout"]["meta"]["tile_px"], theme)
+    return base, widths, colors
+
+
 def table_figure_dict(loaded: LoadedMap, *, layout: str, color: str, elements=(), selection_rows=(), theme: str) -> dict:
     """:func:`table_figure` as a dict: the same figure, built once per map and view and then
     only given the outlines of the selected ``elements`` (a tile click costs no rebuild)."""
-    base = _unselected_table(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme)
+    base, widths, colors = _table_with_outlines(
+        loaded, layout=layout, color=color, elements=elements, selection_rows=selection_rows, theme=theme
+    )
     trace = base["data"][0]
-    widths, colors = selection_outline(trace["customdata"], elements, base["layout"]["meta"]["tile_px"], theme)
     marker = {**trace["marker"], "line": {**trace["marker"]["line"], "width": widths, "color": colors}}
     return {**base, "data": [{**trace, "marker": marker}, *base["data"][1:]]}
 
@@ -166,8 +175,9 @@ def table_figure_dict(loaded: LoadedMap, *, layout: str, color: str, elements=()
 def table_outline_patch(loaded: LoadedMap, *, layout: str, color: str, elements=(), selection_rows=(), theme: str) -> Patch:
     """Only the tile outlines of :func:`table_figure_dict`: what a change of the selected elements
     changes, sent as a partial update."""
-    base = _unselected_table(loaded, layout=layout, color=color, selection_rows=selection_rows, theme=theme)
-    widths, colors = selection_outline(base["data"][0]["customdata"], elements, base["layout"]["meta"]["tile_px"], theme)
+    _, widths, colors = _table_with_outlines(
+        loaded, layout=layout, color=color, elements=elements, selection_rows=selection_rows, theme=theme
+    )
     patch = Patch()
     patch["data"][0]["marker"]["line"]["width"] = widths.tolist()
     patch["data"][0]["marker"]["line"]["color"] = colors.tolist()
