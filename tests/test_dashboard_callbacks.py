@@ -241,7 +241,12 @@ def test_similarity_figures_are_kept_per_map_and_view(context, loaded):
 def test_a_tile_click_sends_only_the_outlines(loaded):
     view = {"layout": "standard", "color": "category", "selection_rows": [], "theme": "light"}
     patch = build.table_outline_patch(loaded, elements=["Fe"], **view).to_plotly_json()
-    assert [op["location"] for op in patch["operations"]] == [["data", 0, "marker", "line", "width"], ["data", 0, "marker", "line", "color"]]
+    assert [op["location"] for op in patch["operations"]] == [
+        ["data", 0, "marker", "line", "width"],
+        ["data", 0, "marker", "line", "color"],
+        ["layout", "transition", "duration"],
+    ]
+    assert patch["operations"][2]["params"]["value"] == 0  # no slide: a quick second click is not lost
     full = build.table_figure(loaded, elements=["Fe"], **view)
     assert patch["operations"][0]["params"]["value"] == list(full.data[0].marker.line.width)
     assert patch["operations"][1]["params"]["value"] == list(full.data[0].marker.line.color)

@@ -181,6 +181,9 @@ def table_outline_patch(loaded: LoadedMap, *, layout: str, color: str, elements=
     patch = Patch()
     patch["data"][0]["marker"]["line"]["width"] = widths.tolist()
     patch["data"][0]["marker"]["line"]["color"] = colors.tolist()
+    # Outlines change at once: plotly drops clicks on the table while it slides (600 ms), so a
+    # quick second tile click would be lost. The next full figure brings the slide back.
+    patch["layout"]["transition"]["duration"] = 0
     return patch
 
 

@@ -204,7 +204,7 @@ def test_tabs_switch_views_and_keep_both_views_settings(driver, app_server, resu
 
 
 def _table_transitioning(chrome) -> bool:
-    """True while plotly slides the periodic table's tiles (the table figure has a layout.transition)."""
+    """True while plotly moves the periodic table's tiles to a new figure (its layout.transition)."""
     return chrome.execute_script(graph_js("ptable-graph", "return !!(gd && gd._transitionData && gd._transitioning);"))
 
 
@@ -213,7 +213,10 @@ def test_leaving_the_explorer_mid_animation_logs_no_error(driver, app_server, re
     _idle(driver)
     console_errors(driver)  # only what follows counts
     click_at(driver, *tile_position(driver, "Fe"))
-    # The new table figure (Fe outlined) slides in for 0.6 s: leave in the middle of it.
+    wait_until(lambda: "el=Fe" in driver.current_url, message="Fe selected")
+    _idle(driver)
+    # New tile colours blend in for 0.6 s: leave in the middle of it.
+    driver.execute_script("window.dash_clientside.set_props('ptable-color', {value: 'block'});")
     wait_until(lambda: _table_transitioning(driver), timeout=10, interval=0.02, message="the table's transition")
     driver.find_element(By.ID, "nav-compare").click()
     assert driver.execute_script("return !!window.Plotly.__chemmapPurge;")
@@ -229,6 +232,9 @@ def test_switching_maps_mid_animation_keeps_the_compare_fields(driver, app_serve
     _idle(driver)
     console_errors(driver)
     click_at(driver, *tile_position(driver, "O"))
+    wait_until(lambda: "el=O" in driver.current_url, message="O selected")
+    _idle(driver)
+    driver.execute_script("window.dash_clientside.set_props('ptable-color', {value: 'block'});")
     wait_until(lambda: _table_transitioning(driver), timeout=10, interval=0.02, message="the table's transition")
     driver.execute_script("window.dash_clientside.set_props('map-select', {value: 'binaries'});")
     wait_until(lambda: "map=binaries" in driver.current_url, timeout=30, message="the new map's address")
